@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+// nnc: a graph compiler for neural-network programs written in Swift.
+import PackageDescription
+
+let package = Package(
+  name: "nnc",
+  products: [
+    .executable(name: "nnc", targets: ["nnc"]),
+    .library(name: "NNCIR", targets: ["NNCIR"]),
+    .library(name: "NNCPasses", targets: ["NNCPasses"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    // Types, ops, graph, builder, verifier, text printer and parser. Depends on nothing.
+    .target(name: "NNCIR"),
+    // Pass manager and the passes over the IR.
+    .target(name: "NNCPasses", dependencies: ["NNCIR"]),
+    // The command-line driver.
+    .executableTarget(
+      name: "nnc",
+      dependencies: [
+        "NNCIR", "NNCPasses",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .testTarget(
+      name: "NNCIRTests",
+      dependencies: ["NNCIR", "NNCPasses", "nnc"]),
+  ]
+)

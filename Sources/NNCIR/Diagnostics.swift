@@ -1,0 +1,63 @@
+// Located errors about user input, rendered as `file:line:col: error: message` plus the line
+// and a caret.
+
+/// An error in user input, with the place it was found.
+public struct Diagnostic: Error, Equatable, Sendable, CustomStringConvertible {
+  public var pos: SourcePos
+  public var message: String
+
+  public init(_ pos: SourcePos, _ message: String) {
+    self.pos = pos
+    self.message = message
+  }
+
+  /// `file:line:col: error: message`.
+  public var description: String { "\(pos): error: \(message)" }
+
+  /// The one-line form followed by the offending source line and a caret under the column.
+  public func rendered(source: [UInt8]?) -> String {
+    guard let source, let line = Diagnostic.line(pos.line, of: source) else { return description }
+    let caretPad = String(repeating: " ", count: max(0, min(pos.column - 1, line.count)))
+    return description + "\n" + line + "\n" + caretPad + "^"
+  }
+
+  /// Line `n` (1-based) of `source` as text, tabs kept, invalid UTF-8 replaced.
+  static func line(_ n: Int, of source: [UInt8]) -> String? {
+    var current = 1
+    var start = 0
+    for (i, b) in source.enumerated() where b == UInt8(ascii: "\n") {
+      if current == n { return String(decoding: source[start..<i], as: UTF8.self) }
+      current += 1
+      start = i + 1
+    }
+    if current == n { return String(decoding: source[start...], as: UTF8.self) }
+    return nil
+  }
+}
+
+/// Quotes a string for `.swiftgraph` text (`"a \"b\""`).
+public func quoteString(_ s: String) -> String {
+  var out = "\""
+  for ch in s.unicodeScalars {
+    switch ch {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\t": out += "\\t"
+    default:
+      if ch.value < 0x20 || ch.value == 0x7F {
+        out += "\\u{" + String(ch.value, radix: 16) + "}"
+      } else {
+        out.unicodeScalars.append(ch)
+      }
+    }
+  }
+  return out + "\""
+}
+
+/// Shortest text that reads back to the same value of `dtype` (f32 printed as Float).
+public func formatFloat(_ v: Double, _ dtype: DType) -> String {
+  let s = dtype == .f32 ? Float(v).description : v.description
+  if s.contains(".") || s.contains("e") || s.contains("n") { return s }
+  return s + ".0"
+}

@@ -1,0 +1,161 @@
+// The primitive op set: one enum with typed attributes. Composite layers (softmax, layer norm,
+// cross-entropy, GELU, linear) are built from these by the frontend.
+
+/// Elementwise unary functions.
+public enum UnaryOp: String, CaseIterable, Hashable, Sendable {
+  case neg, abs, exp, log, sqrt, rsqrt, tanh, sigmoid, sin, cos, erf, floor, ceil, not
+
+  /// The element types the function accepts; the result has the operand's type.
+  public func accepts(_ t: DType) -> Bool {
+    switch self {
+    case .neg, .abs: return t.isNumeric
+    case .not: return t == .bool
+    default: return t.isFloat
+    }
+  }
+}
+
+/// Elementwise binary functions on two operands of one dtype.
+public enum BinaryOp: String, CaseIterable, Hashable, Sendable {
+  case add, sub, mul, div, max, min, pow, and, or
+
+  public func accepts(_ t: DType) -> Bool {
+    switch self {
+    case .add, .sub, .mul, .div, .max, .min: return t.isNumeric
+    case .pow: return t.isFloat
+    case .and, .or: return t == .bool
+    }
+  }
+}
+
+/// Elementwise comparisons; the result is `bool`.
+public enum CompareOp: String, CaseIterable, Hashable, Sendable {
+  case eq, ne, lt, le, gt, ge
+
+  public func accepts(_ t: DType) -> Bool {
+    switch self {
+    case .eq, .ne: return true
+    default: return t.isNumeric
+    }
+  }
+}
+
+/// Reductions over a set of axes.
+public enum ReduceOp: String, CaseIterable, Hashable, Sendable {
+  case sum, max, min
+}
+
+/// Index-of-extreme reductions over one axis, giving `i64`.
+public enum ArgReduceOp: String, CaseIterable, Hashable, Sendable {
+  case argmax, argmin
+}
+
+/// 2-D pooling kinds.
+public enum PoolOp: String, CaseIterable, Hashable, Sendable {
+  case max, avg
+}
+
+/// Elements of a constant: one value repeated (splat) or one per element, row-major.
+public enum ConstantData: Hashable, Sendable {
+  case floats([Double])
+  case ints([Int64])
+  case bools([Bool])
+
+  public var count: Int {
+    switch self {
+    case .floats(let v): return v.count
+    case .ints(let v): return v.count
+    case .bools(let v): return v.count
+    }
+  }
+}
+
+/// A literal tensor. `data` holds one element (a splat over the whole shape) or all of them.
+/// f32 values are stored already rounded to Float, so printing and parsing round-trip exactly.
+public struct Constant: Hashable, Sendable {
+  public var type: TensorType
+  public var data: ConstantData
+
+  public init(type: TensorType, data: ConstantData) {
+    self.type = type
+    self.data = data
+  }
+
+  /// A scalar float constant of `dtype` (f32 values are rounded to Float).
+  public static func scalar(_ value: Double, _ dtype: DType = .f32) -> Constant {
+    Constant(type: .scalar(dtype), data: ConstantData.of(value, dtype))
+  }
+
+  public var isSplat: Bool {
+    data.count == 1 && type.staticShape.map { ShapeMath.elementCount($0) != 1 } ?? true
+  }
+}
+
+extension ConstantData {
+  /// One value of `dtype` made from a Double (ints truncate; f32 rounds to Float; bool is != 0).
+  public static func of(_ value: Double, _ dtype: DType) -> ConstantData {
+    switch dtype {
+    case .f32: return .floats([Double(Float(value))])
+    case .f64: return .floats([value])
+    case .i32, .i64:
+      let clamped = value.isNaN ? 0 : Swift.max(Swift.min(value, 9.2e18), -9.2e18)
+      return .ints([Int64(clamped)])
+    case .bool: return .bools([value != 0])
+    }
+  }
+}
+
+/// Attributes of `conv2d`: each pair is (height, width).
+public struct Conv2DAttrs: Hashable, Sendable {
+  public var stride: [Int]
+  public var padding: [Int]
+  public var dilation: [Int]
+  public var groups: Int
+
+  public init(stride: [Int] = [1, 1], padding: [Int] = [0, 0], dilation: [Int] = [1, 1], groups: Int = 1) {
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+    self.groups = groups
+  }
+}
+
+/// Attributes of `maxpool2d` / `avgpool2d`: each pair is (height, width).
+public struct Pool2DAttrs: Hashable, Sendable {
+  public var kernel: [Int]
+  public var stride: [Int]
+  public var padding: [Int]
+
+  public init(kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0]) {
+    self.kernel = kernel
+    self.stride = stride ?? kernel
+    self.padding = padding
+  }
+}
+
+/// Every operation of the IR. Each case carries its attributes, typed.
+public enum Op: Hashable, Sendable {
+  case constant(Constant)
+  case unary(UnaryOp)
+  case binary(BinaryOp)
+  case compare(CompareOp)
+  /// `select %c, %a, %b`: `a` where `c`, else `b`.
+  case select
+  case cast(to: DType)
+  case reduce(ReduceOp, axes: [Int], keepDims: Bool)
+  case argReduce(ArgReduceOp, axis: Int, keepDims: Bool)
+  case reshape(shape: [Dim])
+  case permute(perm: [Int])
+  /// NumPy `broadcast_to`.
+  case expand(shape: [Dim])
+  case slice(start: [Int], end: [Dim], step: [Int])
+  case pad(low: [Int], high: [Int], value: Double)
+  case concat(axis: Int)
+  case matmul
+  case conv2d(Conv2DAttrs)
+  case pool2d(PoolOp, Pool2DAttrs)
+  /// Two regions (then, else); operand 0 is a `bool[]` predicate.
+  case cond
+  /// Fails the run when operand 0 (a `bool[]`) is false; no results.
+  case guardTrue(message: String)
+}

@@ -1,0 +1,151 @@
+// The verifier: the invariants every pass may rely on and must preserve.
+// SSA (each value defined once, before use, visible where used), op arity and regions, every
+// value typed and agreeing with its op's shape rule, yields and returns matching their types,
+// and every symbol bound by a parameter.
+
+/// Where to point a diagnostic about `inst` of `f`: its place in a parsed file, else the Swift
+/// source a trace recorded, else the function.
+public func diagnosticPos(_ inst: Instruction?, in f: Function) -> SourcePos {
+  if let p = inst?.textPos { return p }
+  if let l = inst?.loc { return SourcePos(file: l.file, line: l.line, column: l.column ?? 1) }
+  return f.textPos ?? SourcePos(file: "@\(f.name)", line: 0, column: 0)
+}
+
+extension Graph {
+  /// Checks every function; throws the first problem found.
+  public func verify() throws(Diagnostic) {
+    var seen: Set<String> = []
+    for f in functions {
+      guard seen.insert(f.name).inserted else {
+        throw Diagnostic(diagnosticPos(nil, in: f), "redefinition of function @\(f.name)")
+      }
+      try f.verify()
+    }
+  }
+}
+
+extension Function {
+  /// Checks the function's invariants; throws the first problem found.
+  public func verify() throws(Diagnostic) {
+    var v = FunctionVerifier(f: self)
+    try v.run()
+  }
+}
+
+private struct FunctionVerifier {
+  let f: Function
+  var defined: Set<Int> = []
+  var scopes: [Set<Int>] = [[]]
+  var bound: Set<String> = []
+  let names: [Int: String]
+
+  init(f: Function) {
+    self.f = f
+    names = f.displayNames()
+  }
+
+  func name(_ v: Value) -> String { names[v.id] ?? "%<\(v.id)>" }
+
+  func fail(_ inst: Instruction?, _ message: String) -> Diagnostic {
+    Diagnostic(diagnosticPos(inst, in: f), message)
+  }
+
+  func typeOf(_ v: Value, _ inst: Instruction?) throws(Diagnostic) -> TensorType {
+    guard let t = f.type(of: v) else {
+      throw fail(inst, "value \(name(v)) has no type (run shape inference first)")
+    }
+    return t
+  }
+
+  mutating func define(_ v: Value, _ inst: Instruction?) throws(Diagnostic) {
+    guard v.id >= 0 && v.id < f.valueTypes.count else { throw fail(inst, "value \(name(v)) is out of range") }
+    guard defined.insert(v.id).inserted else { throw fail(inst, "value \(name(v)) is defined twice") }
+    scopes[scopes.count - 1].insert(v.id)
+    let t = try typeOf(v, inst)
+    for s in t.symbols where !bound.contains(s) {
+      throw fail(inst, "symbol \(s) in \(t) is not bound by any parameter of @\(f.name)")
+    }
+  }
+
+  func use(_ v: Value, _ inst: Instruction?) throws(Diagnostic) {
+    guard defined.contains(v.id) else { throw fail(inst, "use of undefined value \(name(v))") }
+    guard scopes.contains(where: { $0.contains(v.id) }) else {
+      throw fail(inst, "value \(name(v)) is defined inside a region and is not visible here")
+    }
+  }
+
+  mutating func run() throws(Diagnostic) {
+    var names: Set<String> = []
+    for p in f.parameters {
+      guard let first = p.name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic,
+        p.name.unicodeScalars.allSatisfy({ $0 == "_" || $0 == "." || $0.properties.isAlphabetic || ("0"..."9").contains($0) })
+      else { throw fail(nil, "bad parameter name %\(p.name)") }
+      guard names.insert(p.name).inserted else { throw fail(nil, "duplicate parameter name %\(p.name)") }
+      for s in try typeOf(p.value, nil).symbols { bound.insert(s) }
+    }
+    for p in f.parameters { try define(p.value, nil) }
+    for t in f.resultTypes {
+      for s in t.symbols where !bound.contains(s) {
+        throw fail(nil, "symbol \(s) in result type \(t) is not bound by any parameter of @\(f.name)")
+      }
+    }
+    try block(f.body, expected: f.resultTypes, owner: nil, what: "return")
+  }
+
+  mutating func block(_ b: Block, expected: [TensorType], owner: Instruction?, what: String) throws(Diagnostic) {
+    for inst in b.instructions { try instruction(inst) }
+    let at: Instruction? = b.terminatorPos.map { Instruction(op: .select, operands: [], results: [], textPos: $0) } ?? owner
+    for v in b.terminator { try use(v, at) }
+    guard b.terminator.count == expected.count else {
+      throw fail(at, "\(what) has \(b.terminator.count) value\(b.terminator.count == 1 ? "" : "s"), expected \(expected.count)")
+    }
+    for (k, v) in b.terminator.enumerated() {
+      let t = try typeOf(v, at)
+      guard t == expected[k] else {
+        throw fail(at, "\(what) value \(k) has type \(t), expected \(expected[k])")
+      }
+    }
+  }
+
+  mutating func instruction(_ inst: Instruction) throws(Diagnostic) {
+    let name = inst.op.mnemonic
+    for v in inst.operands { try use(v, inst) }
+    guard inst.op.arity.admits(inst.operands.count) else {
+      throw fail(inst, "\(name): expects \(inst.op.arity), got \(inst.operands.count)")
+    }
+    guard inst.regions.count == inst.op.regionCount else {
+      throw fail(inst, "\(name): expects \(inst.op.regionCount) regions, got \(inst.regions.count)")
+    }
+    var operandTypes: [TensorType] = []
+    for v in inst.operands { operandTypes.append(try typeOf(v, inst)) }
+    if inst.op.resultsDeclared {
+      guard operandTypes[0] == .scalar(.bool) else {
+        throw fail(inst, "\(name): predicate must be bool[], got \(operandTypes[0])")
+      }
+      var declared: [TensorType] = []
+      for r in inst.results { declared.append(try typeOf(r, inst)) }
+      for (k, r) in inst.regions.enumerated() {
+        scopes.append([])
+        try block(r, expected: declared, owner: inst, what: k == 0 ? "yield of the then region" : "yield of the else region")
+        scopes.removeLast()
+      }
+    } else {
+      let expected: [TensorType]
+      do {
+        expected = try inst.op.resultTypes(for: operandTypes)
+      } catch {
+        throw fail(inst, "\(name): \(error.message)")
+      }
+      guard expected.count == inst.results.count else {
+        throw fail(inst, "\(name): has \(expected.count) results, \(inst.results.count) given")
+      }
+      for (k, r) in inst.results.enumerated() {
+        let t = try typeOf(r, inst)
+        guard t == expected[k] else {
+          throw fail(inst, "\(name): result type \(t) does not match the inferred \(expected[k])")
+        }
+      }
+    }
+    for r in inst.results { try define(r, inst) }
+  }
+}

@@ -1,0 +1,121 @@
+// The `nnc` command-line tool.
+
+import ArgumentParser
+import Foundation
+import NNCIR
+import NNCPasses
+
+struct NNC: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "nnc",
+    abstract: "A graph compiler for neural-network programs.",
+    discussion: """
+      Reads `.swiftgraph` files (see docs/swiftgraph.md), checks them, runs passes over them and \
+      prints them canonically. Errors name the file, line and column; the exit status is 1 on bad \
+      input.
+      """,
+    subcommands: [Dump.self, Verify.self, ListPasses.self])
+}
+
+/// Options shared by commands that read one `.swiftgraph` file.
+struct InputFile: ParsableArguments {
+  @Argument(help: "The .swiftgraph file to read ('-' for standard input).")
+  var file: String
+
+  /// Reads, parses, infers shapes and verifies; prints a located error and exits 1 on failure.
+  func load() throws -> (Graph, [UInt8]) {
+    let bytes: [UInt8]
+    if file == "-" {
+      bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+    } else {
+      var isDir: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else {
+        fail("\(file): error: no such file")
+      }
+      guard !isDir.boolValue, let data = FileManager.default.contents(atPath: file) else {
+        fail("\(file): error: cannot read the file")
+      }
+      bytes = Array(data)
+    }
+    do {
+      return (try loadGraph(bytes, file: file == "-" ? "<stdin>" : file), bytes)
+    } catch {
+      fail(error.rendered(source: bytes))
+    }
+  }
+}
+
+func fail(_ message: String) -> Never {
+  FileHandle.standardError.write(Data((message + "\n").utf8))
+  exit(1)
+}
+
+struct Dump: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Parse, verify, infer shapes, run passes, and print the IR canonically.")
+
+  @OptionGroup var input: InputFile
+
+  @Option(help: ArgumentHelp("Comma-separated passes to run in order (see 'nnc passes').", valueName: "a,b"))
+  var passes: String = ""
+
+  @Flag(help: "Print the IR after every pass.")
+  var printAfterAll = false
+
+  @Option(help: ArgumentHelp("Print the IR after the named pass (repeatable).", valueName: "pass"))
+  var printAfter: [String] = []
+
+  @Flag(help: "Run the verifier after every pass.")
+  var verifyEach = false
+
+  @Flag(help: "Leave out loc(...) source locations.")
+  var noLocations = false
+
+  func validate() throws {
+    if !passes.isEmpty {
+      do { _ = try Passes.pipeline(passes) } catch { throw ValidationError("--passes: \(error)") }
+    }
+    for name in printAfter where Passes.named(name) == nil {
+      throw ValidationError("--print-after: \(PipelineError.unknownPass(name))")
+    }
+  }
+
+  func run() throws {
+    var (graph, bytes) = try input.load()
+    let pipeline = passes.isEmpty ? [] : try Passes.pipeline(passes)
+    let options = PrintOptions(locations: !noLocations)
+    let manager = PassManager(
+      passes: pipeline, verifyEach: verifyEach, printAfterAll: printAfterAll, printAfter: Set(printAfter))
+    do {
+      try manager.run(&graph)
+    } catch {
+      fail(error.rendered(source: bytes))
+    }
+    print(graph.text(options), terminator: "")
+  }
+}
+
+struct Verify: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Check a file: syntax, SSA, types and shapes. Prints nothing and exits 0 when it is valid.")
+
+  @OptionGroup var input: InputFile
+
+  func run() throws {
+    _ = try input.load()
+  }
+}
+
+struct ListPasses: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "passes", abstract: "List the passes that --passes accepts.")
+
+  func run() {
+    let width = Passes.all.map(\.name.count).max() ?? 0
+    for p in Passes.all {
+      print(p.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + p.summary)
+    }
+  }
+}
+
+NNC.main()
