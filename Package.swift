@@ -8,15 +8,21 @@ let package = Package(
     .executable(name: "nnc", targets: ["nnc"]),
     .library(name: "NNCIR", targets: ["NNCIR"]),
     .library(name: "NNCPasses", targets: ["NNCPasses"]),
+    .library(name: "NNCRuntime", targets: ["NNCRuntime"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
   ],
   targets: [
     // Types, ops, graph, builder, verifier, text printer and parser. Depends on nothing.
     .target(name: "NNCIR"),
     // Pass manager and the passes over the IR.
     .target(name: "NNCPasses", dependencies: ["NNCIR"]),
+    // Buffers and the reference interpreter.
+    .target(
+      name: "NNCRuntime",
+      dependencies: ["NNCIR", .product(name: "RealModule", package: "swift-numerics")]),
     // The command-line driver.
     .executableTarget(
       name: "nnc",
@@ -24,6 +30,9 @@ let package = Package(
         "NNCIR", "NNCPasses",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    .testTarget(
+      name: "NNCTests",
+      dependencies: ["NNCIR", "NNCPasses", "NNCRuntime"]),
     .testTarget(
       name: "NNCIRTests",
       dependencies: ["NNCIR", "NNCPasses", "nnc"]),

@@ -159,3 +159,19 @@ public enum Op: Hashable, Sendable {
   /// Fails the run when operand 0 (a `bool[]`) is false; no results.
   case guardTrue(message: String)
 }
+
+extension Op {
+  /// The op with symbols in its attributes (reshape/expand shapes, slice ends, constant types)
+  /// replaced by their sizes, for running at known sizes.
+  public func resolved(_ b: [String: Int]) -> Op {
+    switch self {
+    case .constant(var c):
+      c.type = c.type.resolved(b)
+      return .constant(c)
+    case .reshape(let s): return .reshape(shape: s.map { $0.resolved(b) })
+    case .expand(let s): return .expand(shape: s.map { $0.resolved(b) })
+    case .slice(let start, let end, let step): return .slice(start: start, end: end.map { $0.resolved(b) }, step: step)
+    default: return self
+    }
+  }
+}

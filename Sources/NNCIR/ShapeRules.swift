@@ -136,7 +136,8 @@ extension Op {
         guard 0 <= start[i], start[i] <= e, e <= n else {
           throw ShapeError("range \(start[i])..<\(e) on axis \(i) is outside 0..<\(n) of \(x)")
         }
-        shape.append(.int((e - start[i] + step[i] - 1) / step[i]))
+        // ceil((e - start) / step), written so a huge step cannot overflow.
+        shape.append(.int(e == start[i] ? 0 : (e - start[i] - 1) / step[i] + 1))
       }
       return [x.with(shape: shape)]
     case .pad(let lo, let hi, _):
@@ -189,7 +190,8 @@ extension Op {
       guard let c = input.shape[1].value, let o = w.shape[0].value, let wc = w.shape[1].value else {
         throw ShapeError("channel dims must be known: \(input), \(w)")
       }
-      guard c == wc * attrs.groups, o % attrs.groups == 0 else {
+      let (perGroup, overflow) = wc.multipliedReportingOverflow(by: attrs.groups)
+      guard !overflow, c == perGroup, o % attrs.groups == 0 else {
         throw ShapeError("channels do not match groups=\(attrs.groups): input \(input), weight \(w)")
       }
       let spatial = try Op.windowOutput(
@@ -202,7 +204,8 @@ extension Op {
         throw ShapeError("kernel must be two sizes of at least 1")
       }
       try Op.checkWindow(stride: attrs.stride, padding: attrs.padding, dilation: [1, 1])
-      for i in 0..<2 where attrs.padding[i] * 2 > attrs.kernel[i] {
+      // padding * 2 > kernel, written so a huge padding cannot overflow.
+      for i in 0..<2 where attrs.padding[i] > attrs.kernel[i] / 2 {
         throw ShapeError("padding \(attrs.padding[i]) is more than half the kernel \(attrs.kernel[i])")
       }
       let spatial = try Op.windowOutput(

@@ -96,3 +96,18 @@ public enum ShapeMath {
     return out
   }
 }
+
+extension Dim {
+  /// The dim with a bound symbol replaced by its size.
+  public func resolved(_ bindings: [String: Int]) -> Dim {
+    if case .sym(let s) = self, let v = bindings[s] { return .int(v) }
+    return self
+  }
+}
+
+extension TensorType {
+  /// The type with bound symbols replaced by their sizes.
+  public func resolved(_ bindings: [String: Int]) -> TensorType {
+    TensorType(dtype, shape.map { $0.resolved(bindings) })
+  }
+}

@@ -1,0 +1,110 @@
+// Element arithmetic shared by the reference kernels: what each scalar function means per dtype.
+// Integer arithmetic wraps; integer division truncates toward zero and gives 0 for x / 0.
+
+import NNCIR
+import RealModule
+
+/// Arithmetic the kernels need from every numeric element type.
+protocol NumericElement: Comparable {
+  static var zero: Self { get }
+  static var one: Self { get }
+  /// Identity of max (smallest value) and of min (largest value).
+  static var lowest: Self { get }
+  static var highest: Self { get }
+  static func add(_ a: Self, _ b: Self) -> Self
+  static func sub(_ a: Self, _ b: Self) -> Self
+  static func mul(_ a: Self, _ b: Self) -> Self
+  static func div(_ a: Self, _ b: Self) -> Self
+  static func maximum(_ a: Self, _ b: Self) -> Self
+  static func minimum(_ a: Self, _ b: Self) -> Self
+  static func negate(_ a: Self) -> Self
+  static func absolute(_ a: Self) -> Self
+}
+
+extension NumericElement where Self: BinaryFloatingPoint {
+  static var zero: Self { 0 }
+  static var one: Self { 1 }
+  static var lowest: Self { -.infinity }
+  static var highest: Self { .infinity }
+  static func add(_ a: Self, _ b: Self) -> Self { a + b }
+  static func sub(_ a: Self, _ b: Self) -> Self { a - b }
+  static func mul(_ a: Self, _ b: Self) -> Self { a * b }
+  static func div(_ a: Self, _ b: Self) -> Self { a / b }
+  /// NaN-propagating, like NumPy's `maximum`.
+  static func maximum(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
+  static func minimum(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
+  static func negate(_ a: Self) -> Self { -a }
+  static func absolute(_ a: Self) -> Self { Swift.abs(a) }
+}
+
+extension NumericElement where Self: FixedWidthInteger & SignedInteger {
+  static var zero: Self { 0 }
+  static var one: Self { 1 }
+  static var lowest: Self { .min }
+  static var highest: Self { .max }
+  static func add(_ a: Self, _ b: Self) -> Self { a &+ b }
+  static func sub(_ a: Self, _ b: Self) -> Self { a &- b }
+  static func mul(_ a: Self, _ b: Self) -> Self { a &* b }
+  static func div(_ a: Self, _ b: Self) -> Self { b == 0 ? 0 : a.dividedReportingOverflow(by: b).partialValue }
+  static func maximum(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
+  static func minimum(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
+  static func negate(_ a: Self) -> Self { 0 &- a }
+  static func absolute(_ a: Self) -> Self { a < 0 ? 0 &- a : a }
+}
+
+extension Float: NumericElement {}
+extension Double: NumericElement {}
+extension Int32: NumericElement {}
+extension Int64: NumericElement {}
+
+/// Floating-point element functions.
+enum FloatFunctions {
+  static func unary<T: Real & BinaryFloatingPoint>(_ op: UnaryOp) -> (T) -> T {
+    switch op {
+    case .neg: return { -$0 }
+    case .abs: return { Swift.abs($0) }
+    case .exp: return { T.exp($0) }
+    case .log: return { T.log($0) }
+    case .sqrt: return { T.sqrt($0) }
+    case .rsqrt: return { 1 / T.sqrt($0) }
+    case .tanh: return { T.tanh($0) }
+    case .sigmoid: return { 1 / (1 + T.exp(-$0)) }
+    case .sin: return { T.sin($0) }
+    case .cos: return { T.cos($0) }
+    case .erf: return { T.erf($0) }
+    case .floor: return { $0.rounded(.down) }
+    case .ceil: return { $0.rounded(.up) }
+    case .not: return { $0 }  // rejected by the verifier for floats
+    }
+  }
+
+  static func binary<T: Real & BinaryFloatingPoint & NumericElement>(_ op: BinaryOp) -> (T, T) -> T {
+    switch op {
+    case .pow: return { T.pow($0, $1) }
+    default: return numericBinary(op)
+    }
+  }
+}
+
+func numericBinary<T: NumericElement>(_ op: BinaryOp) -> (T, T) -> T {
+  switch op {
+  case .add: return T.add
+  case .sub: return T.sub
+  case .mul: return T.mul
+  case .div: return T.div
+  case .max: return T.maximum
+  case .min: return T.minimum
+  case .pow, .and, .or: return { a, _ in a }  // rejected by the verifier for these types
+  }
+}
+
+func compareFunction<T: Comparable>(_ op: CompareOp) -> (T, T) -> Bool {
+  switch op {
+  case .eq: return (==)
+  case .ne: return (!=)
+  case .lt: return (<)
+  case .le: return (<=)
+  case .gt: return (>)
+  case .ge: return (>=)
+  }
+}
