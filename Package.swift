@@ -9,6 +9,7 @@ let package = Package(
     .library(name: "NNCIR", targets: ["NNCIR"]),
     .library(name: "NNCPasses", targets: ["NNCPasses"]),
     .library(name: "NNCRuntime", targets: ["NNCRuntime"]),
+    .library(name: "NNC", targets: ["NNC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +24,8 @@ let package = Package(
     .target(
       name: "NNCRuntime",
       dependencies: ["NNCIR", .product(name: "RealModule", package: "swift-numerics")]),
+    // The library users write: eager tensors, tracing.
+    .target(name: "NNC", dependencies: ["NNCIR", "NNCPasses", "NNCRuntime"]),
     // The command-line driver.
     .executableTarget(
       name: "nnc",
@@ -32,9 +35,10 @@ let package = Package(
       ]),
     .testTarget(
       name: "NNCTests",
-      dependencies: ["NNCIR", "NNCPasses", "NNCRuntime"]),
+      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime"]),
     .testTarget(
       name: "NNCIRTests",
-      dependencies: ["NNCIR", "NNCPasses", "nnc"]),
+      dependencies: ["NNCIR", "NNCPasses", "nnc"],
+      exclude: ["Golden"]),
   ]
 )

@@ -1,0 +1,81 @@
+// The one path every tensor op takes: check shapes by the op's rule, compute eagerly with the
+// reference kernels, and record the op when a trace is running.
+
+import NNCIR
+import NNCRuntime
+
+extension DType {
+  /// bool < integers < floats.
+  var category: Int { isFloat ? 2 : isInteger ? 1 : 0 }
+}
+
+extension Tensor {
+  /// A placeholder result after a misuse inside `withTensorErrors`.
+  static func placeholder(_ dtype: DType = .f32, _ shape: [Int] = []) -> Tensor {
+    Tensor(array: NDArray.zeros(dtype, shape))
+  }
+
+  /// Applies a primitive op. Shapes are checked by the op's rule, so a misuse names the op and
+  /// the operand types.
+  static func apply(_ op: Op, _ inputs: [Tensor], _ loc: Location?) -> Tensor {
+    let types = inputs.map(\.type)
+    let outShapes: [[Int]]
+    do {
+      outShapes = try op.resultTypes(for: types).map { $0.staticShape ?? [] }
+    } catch {
+      misuse("\(op.mnemonic): \(error.message)", loc)
+      return placeholder()
+    }
+    let results: [NDArray]
+    do {
+      results = try Kernels.apply(op, inputs.map(\.array), resultShapes: outShapes)
+    } catch {
+      misuse("\(op.mnemonic): \(error)", loc)
+      return placeholder()
+    }
+    let out = Tensor(array: results[0])
+    if let tracer = Tracer.current { tracer.record(op, inputs, out, loc) }
+    return out
+  }
+
+  /// A 0-d tensor from a Swift scalar; it adopts the dtype of the tensor it is combined with.
+  static func weak(_ value: Double, _ dtype: DType) -> Tensor {
+    let storage = ArrayStorage.f64([value])
+    return Tensor(array: NDArray(shape: [], storage: Kernels.castStorage(storage, to: dtype)), weakScalar: true)
+  }
+
+  /// The result dtype of combining `a` and `b`, PyTorch style: a Swift scalar adopts the tensor's
+  /// dtype unless it is of a higher kind (a float scalar with an integer tensor gives f32);
+  /// tensors promote to the higher kind, then the wider type.
+  static func promoted(_ a: Tensor, _ b: Tensor) -> DType {
+    if a.dtype == b.dtype { return a.dtype }
+    if a.isWeakScalar != b.isWeakScalar {
+      let (scalar, tensor) = a.isWeakScalar ? (a, b) : (b, a)
+      if scalar.dtype.category <= tensor.dtype.category { return tensor.dtype }
+      return scalar.dtype.isFloat ? .f32 : .i64
+    }
+    if a.dtype.category != b.dtype.category { return a.dtype.category > b.dtype.category ? a.dtype : b.dtype }
+    return a.dtype.byteSize >= b.dtype.byteSize ? a.dtype : b.dtype
+  }
+
+  /// `self` as `dtype` (itself when it already is).
+  func converted(_ dtype: DType, _ loc: Location?) -> Tensor {
+    if self.dtype == dtype { return self }
+    if isWeakScalar { return Tensor(array: NDArray(shape: [], storage: Kernels.castStorage(storage.data, to: dtype)), weakScalar: true) }
+    return Tensor.apply(.cast(to: dtype), [self], loc)
+  }
+
+  /// Applies an op to operands brought to one dtype first.
+  static func applyPromoted(_ op: Op, _ a: Tensor, _ b: Tensor, _ loc: Location?) -> Tensor {
+    let t = promoted(a, b)
+    return apply(op, [a.converted(t, loc), b.converted(t, loc)], loc)
+  }
+}
+
+extension Kernels {
+  /// Casts storage the way the IR's `cast` does.
+  static func castStorage(_ s: ArrayStorage, to t: DType) -> ArrayStorage {
+    (try? Kernels.apply(.cast(to: t), [NDArray(shape: [s.count], storage: s)], resultShapes: [[s.count]]))?.first?.storage
+      ?? s
+  }
+}

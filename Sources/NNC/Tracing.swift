@@ -1,0 +1,240 @@
+// Tracing: running Swift code on tensors while recording the ops that actually ran as an SSA
+// function. Swift control flow picks what is recorded; a branch on a tensor's value (`item()`)
+// records a guard. Views and in-place writes are recorded functionally: a write through a view
+// becomes a new value of the whole storage, built from pure ops.
+
+import NNCIR
+import NNCPasses
+import NNCRuntime
+
+/// Records the ops run while it is current.
+final class Tracer: @unchecked Sendable {
+  @TaskLocal static var current: Tracer?
+
+  var builder: FunctionBuilder
+  /// The IR value holding each storage's current contents, in its base shape. The storage is
+  /// kept alive so its ObjectIdentifier cannot be reused during the trace.
+  var bases: [ObjectIdentifier: (storage: TensorStorage, value: Value)] = [:]
+  /// Where `trace` was called; used for ops that cannot receive a call site (Swift operators).
+  let location: Location
+
+  init(name: String, location: Location) {
+    builder = FunctionBuilder(name: name)
+    self.location = location
+  }
+
+  var id: ObjectIdentifier { ObjectIdentifier(self) }
+
+  /// Emits an op the eager run already checked; a rejection here is an internal inconsistency
+  /// reported as a misuse rather than a crash.
+  func emit(_ op: Op, _ operands: [Value], _ loc: Location?) -> [Value] {
+    do {
+      return try builder.emit(op, operands, loc: loc)
+    } catch {
+      misuse("trace: \(error.message)", loc)
+      return []
+    }
+  }
+
+  /// The value holding `storage`'s contents: a parameter, an earlier result, or (for a tensor
+  /// the trace did not create, such as a captured weight or a literal) a constant.
+  func baseValue(_ storage: TensorStorage) -> Value {
+    if let b = bases[ObjectIdentifier(storage)] { return b.value }
+    let array = NDArray(shape: storage.baseShape, storage: storage.data)
+    let v = emit(.constant(Tracer.constant(array)), [], nil).first ?? Value(0)
+    bases[ObjectIdentifier(storage)] = (storage, v)
+    return v
+  }
+
+  /// A splat when every element is equal, else a dense literal.
+  static func constant(_ a: NDArray) -> Constant {
+    let type = a.type
+    func pack<T: Equatable>(_ v: [T], _ make: ([T]) -> ConstantData) -> Constant {
+      if let f = v.first, v.allSatisfy({ $0 == f }) { return Constant(type: type, data: make([f])) }
+      return Constant(type: type, data: make(v))
+    }
+    switch a.storage {
+    case .f32(let v): return pack(v.map { Double($0) }, ConstantData.floats)
+    case .f64(let v): return pack(v, ConstantData.floats)
+    case .i32(let v): return pack(v.map { Int64($0) }, ConstantData.ints)
+    case .i64(let v): return pack(v, ConstantData.ints)
+    case .bool(let v): return pack(v, ConstantData.bools)
+    }
+  }
+
+  /// The value of `t`'s current contents: its storage's base value with its view steps replayed.
+  func value(of t: Tensor) -> Value {
+    if let (tid, version, v) = t.traceCache, tid == id, version == t.storage.version { return v }
+    var v = baseValue(t.storage)
+    for step in t.viewSteps { v = emit(Tracer.op(step), [v], nil).first ?? v }
+    t.traceCache = (id, t.storage.version, v)
+    return v
+  }
+
+  static func op(_ step: ViewStep) -> Op {
+    switch step {
+    case .reshape(let s): return .reshape(shape: s.map(Dim.int))
+    case .permute(let p): return .permute(perm: p)
+    case .slice(let start, let end, let step): return .slice(start: start, end: end.map(Dim.int), step: step)
+    case .expand(let s): return .expand(shape: s.map(Dim.int))
+    }
+  }
+
+  /// Records `op` on `inputs` producing the fresh tensor `output`.
+  func record(_ op: Op, _ inputs: [Tensor], _ output: Tensor, _ loc: Location?) {
+    let operands = inputs.map { value(of: $0) }
+    guard let r = emit(op, operands, loc).first else { return }
+    bases[ObjectIdentifier(output.storage)] = (output.storage, r)
+    output.traceCache = (id, output.storage.version, r)
+  }
+
+  /// Records that `t` (a view) now holds `newValue`: the storage's base becomes the old base with
+  /// the view's elements replaced, computed by pure ops.
+  func recordWrite(_ t: Tensor, _ newValue: Value, _ loc: Location?) {
+    let base = baseValue(t.storage)
+    let newBase = writeThrough(ArraySlice(t.viewSteps), shape: t.storage.baseShape, base: base, new: newValue, loc)
+    bases[ObjectIdentifier(t.storage)] = (t.storage, newBase)
+  }
+
+  /// `base` (of `shape`) with the part that `steps` select replaced by `new`.
+  private func writeThrough(
+    _ steps: ArraySlice<ViewStep>, shape: [Int], base: Value, new: Value, _ loc: Location?
+  ) -> Value {
+    guard let step = steps.first else { return new }
+    let inner = emit(Tracer.op(step), [base], loc).first ?? base
+    let innerShape = builder.type(of: inner)?.staticShape ?? []
+    let updated = writeThrough(steps.dropFirst(), shape: innerShape, base: inner, new: new, loc)
+    switch step {
+    case .reshape:
+      return emit(.reshape(shape: shape.map(Dim.int)), [updated], loc).first ?? base
+    case .permute(let p):
+      var inverse = p
+      for (i, a) in p.enumerated() { inverse[a] = i }
+      return emit(.permute(perm: inverse), [updated], loc).first ?? base
+    case .expand:
+      // Writes through expanded views are rejected before tracing; keep the base.
+      return base
+    case .slice(let start, let end, let stride):
+      return scatterSlice(updated, into: base, shape: shape, start: start, end: end, stride: stride, loc)
+    }
+  }
+
+  /// `base` with the strided box `start..<end` (step `stride`) replaced by `part`:
+  /// select(mask, placed, base), where `placed` spreads `part` to its positions with
+  /// pad/concat/reshape and `mask` is a constant marking those positions.
+  private func scatterSlice(
+    _ part: Value, into base: Value, shape: [Int], start: [Int], end: [Int], stride: [Int], _ loc: Location?
+  ) -> Value {
+    guard let dtype = builder.type(of: base)?.dtype else { return base }
+    var placed = part
+    var placedShape = builder.type(of: part)?.staticShape ?? []
+    for axis in 0..<shape.count {
+      let k = placedShape[axis]
+      if stride[axis] > 1 && k > 0 {
+        // [.., k, ..] -> [.., k, 1, ..] -> pad the new axis to s -> [.., k*s, ..] -> first (k-1)*s+1.
+        let s = stride[axis]
+        var withAxis = placedShape
+        withAxis.insert(1, at: axis + 1)
+        placed = emit(.reshape(shape: withAxis.map(Dim.int)), [placed], loc).first ?? placed
+        var high = Array(repeating: 0, count: withAxis.count)
+        high[axis + 1] = s - 1
+        placed = emit(.pad(low: Array(repeating: 0, count: withAxis.count), high: high, value: 0), [placed], loc).first ?? placed
+        var spread = placedShape
+        spread[axis] = k * s
+        placed = emit(.reshape(shape: spread.map(Dim.int)), [placed], loc).first ?? placed
+        var sliceEnd = spread
+        sliceEnd[axis] = (k - 1) * s + 1
+        placed = emit(
+          .slice(start: Array(repeating: 0, count: spread.count), end: sliceEnd.map(Dim.int), step: Array(repeating: 1, count: spread.count)),
+          [placed], loc
+        ).first ?? placed
+        placedShape = sliceEnd
+      }
+    }
+    var low = Array(repeating: 0, count: shape.count)
+    var high = low
+    for axis in 0..<shape.count {
+      low[axis] = placedShape[axis] == 0 ? 0 : start[axis]
+      high[axis] = shape[axis] - low[axis] - placedShape[axis]
+    }
+    placed = emit(.pad(low: low, high: high, value: 0), [placed], loc).first ?? placed
+    // The mask: true where the slice reaches.
+    let n = shape.reduce(1, *)
+    let rowMajor = ShapeMath.strides(shape)
+    let mask = (0..<n).map { i in
+      (0..<shape.count).allSatisfy { a in
+        let c = (i / rowMajor[a]) % shape[a]
+        return c >= start[a] && c < end[a] && (c - start[a]) % stride[a] == 0
+      }
+    }
+    _ = dtype
+    let maskValue = emit(.constant(Tracer.constant(NDArray(mask, shape: shape))), [], loc).first ?? base
+    return emit(.select, [maskValue, placed, base], loc).first ?? base
+  }
+}
+
+/// A function captured from a run of Swift code, with the outputs of that run.
+public struct Trace {
+  /// The ops that ran, as an SSA function (parameters for the inputs, results for the outputs).
+  public var function: Function
+  /// What the traced run returned, computed eagerly.
+  public var outputs: [Tensor]
+
+  /// The function as `.swiftgraph` text.
+  public var text: String { Graph(functions: [function]).text() }
+}
+
+/// Runs `body` on copies of `inputs` while recording the ops it runs, and returns them as an IR
+/// function with one parameter per input (named by `names`, default `x0`, `x1`, ...) and one
+/// result per returned tensor. Swift control flow decides what is recorded; reading a traced
+/// value (`item()`) records a guard saying which value the trace is valid for. Tensors the body
+/// uses without receiving them as inputs (captured weights, literals) become constants.
+/// Inputs are captured by value: an in-place write to one inside the body is part of the
+/// function, not a write to the caller's tensor.
+public func trace(
+  _ inputs: [Tensor], names: [String]? = nil, name: String = "main",
+  file: StaticString = #fileID, line: UInt = #line,
+  _ body: ([Tensor]) throws -> [Tensor]
+) rethrows -> Trace {
+  let loc = here(file, line)
+  let tracer = Tracer(name: name, location: loc)
+  var copies: [Tensor] = []
+  for (i, x) in inputs.enumerated() {
+    let copy = Tensor(array: x.array)
+    let pname = names.flatMap { i < $0.count ? $0[i] : nil } ?? "x\(i)"
+    let v = tracer.builder.parameter(pname, copy.type)
+    tracer.bases[ObjectIdentifier(copy.storage)] = (copy.storage, v)
+    copies.append(copy)
+  }
+  let outputs = try Tracer.$current.withValue(tracer) { try body(copies) }
+  let results = Tracer.$current.withValue(tracer) { outputs.map { tracer.value(of: $0) } }
+  var function = tracer.builder.finish(returning: results)
+  // Functional capture of views re-derives some values; merge them and drop what is unused.
+  _ = try? Passes.cse.run(&function)
+  _ = try? Passes.dce.run(&function)
+  return Trace(function: function.canonicalized(), outputs: outputs)
+}
+
+/// `trace` for a closure of one tensor returning one tensor.
+public func trace(
+  _ x: Tensor, names: [String]? = nil, name: String = "main", file: StaticString = #fileID, line: UInt = #line,
+  _ body: (Tensor) throws -> Tensor
+) rethrows -> Trace {
+  try trace([x], names: names, name: name, file: file, line: line) { [try body($0[0])] }
+}
+
+/// `trace` for a closure of two tensors returning one tensor.
+public func trace(
+  _ x: Tensor, _ y: Tensor, names: [String]? = nil, name: String = "main", file: StaticString = #fileID,
+  line: UInt = #line, _ body: (Tensor, Tensor) throws -> Tensor
+) rethrows -> Trace {
+  try trace([x, y], names: names, name: name, file: file, line: line) { [try body($0[0], $0[1])] }
+}
+
+/// `trace` for a closure of three tensors returning one tensor.
+public func trace(
+  _ x: Tensor, _ y: Tensor, _ z: Tensor, names: [String]? = nil, name: String = "main",
+  file: StaticString = #fileID, line: UInt = #line, _ body: (Tensor, Tensor, Tensor) throws -> Tensor
+) rethrows -> Trace {
+  try trace([x, y, z], names: names, name: name, file: file, line: line) { [try body($0[0], $0[1], $0[2])] }
+}
