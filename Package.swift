@@ -33,9 +33,13 @@ let package = Package(
         "NNCIR", "NNCPasses",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // Samples.
+    .executableTarget(
+      name: "StaticVsDynamic", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime"],
+      path: "Samples/StaticVsDynamic"),
     .testTarget(
       name: "NNCTests",
-      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime"]),
+      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "StaticVsDynamic"]),
     .testTarget(
       name: "NNCIRTests",
       dependencies: ["NNCIR", "NNCPasses", "nnc"],

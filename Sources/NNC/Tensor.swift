@@ -58,6 +58,9 @@ public final class Tensor: @unchecked Sendable {
     self.isWeakScalar = weakScalar
   }
 
+  /// A tensor on fresh storage holding `array`'s elements (for example an interpreter result).
+  public convenience init(_ array: NDArray) { self.init(array: array) }
+
   /// A new tensor owning fresh storage that holds `array`.
   convenience init(array: NDArray, weakScalar: Bool = false) {
     self.init(
