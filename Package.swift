@@ -9,6 +9,7 @@ let package = Package(
     .library(name: "NNCIR", targets: ["NNCIR"]),
     .library(name: "NNCPasses", targets: ["NNCPasses"]),
     .library(name: "NNCRuntime", targets: ["NNCRuntime"]),
+    .library(name: "NNCCodegen", targets: ["NNCCodegen"]),
     .library(name: "NNC", targets: ["NNC"]),
   ],
   dependencies: [
@@ -20,6 +21,11 @@ let package = Package(
     .target(name: "NNCIR"),
     // Pass manager and the passes over the IR.
     .target(name: "NNCPasses", dependencies: ["NNCIR"]),
+    // LLVM-C 14 (Debian's llvm-14-dev): include/ links to its headers; the module map links
+    // libLLVM-14.
+    .target(name: "CLLVM"),
+    // Lowering to LLVM IR, object emission, headers, linking. The only target that uses LLVM.
+    .target(name: "NNCCodegen", dependencies: ["NNCIR", "CLLVM"]),
     // Buffers and the reference interpreter.
     .target(
       name: "NNCRuntime",
@@ -40,6 +46,9 @@ let package = Package(
     .testTarget(
       name: "NNCTests",
       dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "StaticVsDynamic"]),
+    .testTarget(
+      name: "NNCCodegenTests",
+      dependencies: ["NNCCodegen", "NNCRuntime", "NNCPasses", "NNCIR"]),
     .testTarget(
       name: "NNCIRTests",
       dependencies: ["NNCIR", "NNCPasses", "nnc"],

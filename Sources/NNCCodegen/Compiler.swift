@@ -1,0 +1,76 @@
+// Compiling a graph: IR -> LLVM IR -> O3 for the chosen CPU -> object file (and, on request,
+// assembly, LLVM IR text and a C header). Nothing runs in memory: the object is linked by the
+// system linker (Linker.swift) and loaded with dlopen.
+
+import CLLVM
+import NNCIR
+
+/// What `compile` produces.
+public struct CompiledModule: Sendable {
+  /// The relocatable ELF object (position-independent).
+  public var object: [UInt8]
+  /// Assembly text, when asked for.
+  public var assembly: String?
+  /// Optimized LLVM IR text, when asked for.
+  public var llvmIR: String?
+  /// The C header declaring the entry points.
+  public var header: String
+  /// The CPU and features the code was generated for.
+  public var cpu: String
+  public var features: String
+}
+
+/// Options for one compile.
+public struct CompileOptions: Hashable, Sendable {
+  public var target: TargetOptions
+  public var emitAssembly: Bool
+  public var emitLLVMIR: Bool
+
+  public init(target: TargetOptions = TargetOptions(), emitAssembly: Bool = false, emitLLVMIR: Bool = false) {
+    self.target = target
+    self.emitAssembly = emitAssembly
+    self.emitLLVMIR = emitLLVMIR
+  }
+}
+
+/// The version of the code generator; part of every cache key.
+public let codegenVersion = "nnc-codegen-1"
+
+/// The host CPU name and feature string LLVM reports.
+public func hostTarget() throws(CodegenError) -> (cpu: String, features: String) {
+  try initializeNativeTarget()
+  return (takeMessage(LLVMGetHostCPUName()), takeMessage(LLVMGetHostCPUFeatures()))
+}
+
+/// Compiles every function of a verified graph into one object.
+public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) throws(CodegenError) -> CompiledModule {
+  do {
+    try graph.verify()
+  } catch {
+    throw CodegenError("the graph does not verify: \(error)")
+  }
+  let tm = try TargetMachine(options.target)
+  let ctx = LLVMContextCreate()!
+  defer { LLVMContextDispose(ctx) }
+  let sink = DiagnosticSink()
+  sink.install(on: ctx)
+  let module = LLVMModuleCreateWithNameInContext("nnc", ctx)!
+  defer { LLVMDisposeModule(module) }
+  tm.configure(module)
+  for f in graph.functions {
+    let lowering = FunctionLowering(ctx: ctx, module: module, function: f, vectorWidth: options.target.vectorWidth)
+    lowering.lowerEntry()
+  }
+  try verifyModule(module)
+  try tm.optimize(module)
+  var result = CompiledModule(object: [], header: cHeader(graph), cpu: tm.cpu, features: tm.features)
+  if options.emitLLVMIR { result.llvmIR = takeMessage(LLVMPrintModuleToString(module)) }
+  if options.emitAssembly {
+    let clone = LLVMCloneModule(module)!
+    defer { LLVMDisposeModule(clone) }
+    result.assembly = String(decoding: try tm.emit(clone, LLVMAssemblyFile), as: UTF8.self)
+  }
+  result.object = try tm.emit(module, LLVMObjectFile)
+  if let e = sink.errors.first { throw CodegenError("LLVM: \(e)") }
+  return result
+}

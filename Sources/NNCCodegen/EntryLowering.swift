@@ -1,0 +1,215 @@
+// The entry function of each IR function: buffers, kernel calls in order, `cond` as a branch,
+// `guard` as a status check, and cleanup. Intermediates come from the heap (malloc at entry,
+// free at exit); results are written straight into the caller's output buffers.
+
+import CLLVM
+import NNCIR
+
+extension FunctionLowering {
+  /// Builds the typed and the packed entry functions and every kernel they call.
+  func lowerEntry() {
+    let names = EntryNames(f.name)
+    let paramTypes = f.parameterTypes.map { ptrType($0.dtype) } + f.resultTypes.map { ptrType($0.dtype) }
+      + symbols.map { _ in i64 }
+    var ps: [LLVMTypeRef?] = paramTypes
+    let fnType = LLVMFunctionType(i32, &ps, UInt32(ps.count), 0)
+    entry = LLVMAddFunction(module, names.typed, fnType)
+    addFunctionAttributes(entry)
+    let pointerCount = f.parameters.count + f.resultTypes.count
+    for k in 0..<pointerCount {
+      LLVMAddAttributeAtIndex(entry, UInt32(k + 1), enumAttr(ctx, "nocapture"))
+    }
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, entry, "entry"))
+    statusSlot = LLVMBuildAlloca(b, i32, "status")
+    LLVMBuildStore(b, constI32(EntryStatus.ok), statusSlot)
+    for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(entry, UInt32(pointerCount + k)) }
+    for (k, p) in f.parameters.enumerated() { buffers[p.value.id] = LLVMGetParam(entry, UInt32(k)) }
+
+    // Results go straight into the caller's buffers when a top-level instruction makes them.
+    var topLevel: Set<Int> = []
+    for inst in f.body.instructions { for r in inst.results { topLevel.insert(r.id) } }
+    var outputCopies: [(Value, Int)] = []
+    for (k, v) in f.body.terminator.enumerated() {
+      let out = LLVMGetParam(entry, UInt32(f.parameters.count + k))!
+      if topLevel.contains(v.id) && buffers[v.id] == nil {
+        buffers[v.id] = out
+      } else {
+        outputCopies.append((v, k))
+      }
+    }
+
+    // Every other value gets a heap buffer, allocated up front.
+    let malloc = declare("malloc", i8p, [i64])
+    let free = declare("free", void, [i8p])
+    var owned: [LLVMValueRef] = []
+    let failed = block("alloc.failed", in: entry)
+    f.forEachInstruction { inst in
+      for r in inst.results where buffers[r.id] == nil {
+        let t = f.type(of: r)!
+        let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
+        let size = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, bytes, constI64(0), ""), constI64(1), bytes, "")!
+        let raw = call(malloc, [size])
+        owned.append(raw)
+        let ok = block("alloc.ok", in: entry)
+        LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, ok)
+        LLVMPositionBuilderAtEnd(b, ok)
+        buffers[r.id] = LLVMBuildBitCast(b, raw, ptrType(t.dtype), "")
+      }
+    }
+    let bodyStart = LLVMGetInsertBlock(b)!
+    cleanupBlock = block("cleanup", in: entry)
+
+    LLVMPositionBuilderAtEnd(b, failed)
+    LLVMBuildStore(b, constI32(EntryStatus.outOfMemory), statusSlot)
+    LLVMBuildBr(b, cleanupBlock)
+
+    LLVMPositionBuilderAtEnd(b, bodyStart)
+    lowerBlock(f.body)
+    for (v, k) in outputCopies {
+      let t = f.type(of: v)!
+      memcpy(LLVMGetParam(entry, UInt32(f.parameters.count + k)), buffers[v.id]!, t)
+    }
+    LLVMBuildBr(b, cleanupBlock)
+
+    // Free whatever was allocated; pointers not reached are null (free(NULL) is a no-op)
+    // because every malloc happens before the first branch to cleanup from the body.
+    LLVMPositionBuilderAtEnd(b, cleanupBlock)
+    let nulls = owned.map { _ in LLVMConstNull(i8p)! }
+    _ = nulls
+    for raw in owned { _ = call(free, [raw]) }
+    LLVMBuildRet(b, LLVMBuildLoad2(b, i32, statusSlot, ""))
+    fixAllocationFailurePaths(owned)
+
+    lowerPackedEntry(names, fnType!)
+  }
+
+  /// An allocation failure jumps to cleanup before later mallocs ran; their values there are
+  /// undefined, so cleanup must see null for them. Rewrites cleanup's frees to use phis.
+  private func fixAllocationFailurePaths(_ owned: [LLVMValueRef]) {
+    // Simplest correct form: allocate all buffers first into stack slots initialized to null.
+    // The frees then load from the slots. Done by storing each pointer to a slot right after
+    // its malloc and freeing from slots; implemented here by patching uses.
+    guard !owned.isEmpty else { return }
+    let entryBlock = LLVMGetEntryBasicBlock(entry)!
+    let tmp = LLVMCreateBuilderInContext(ctx)!
+    defer { LLVMDisposeBuilder(tmp) }
+    LLVMPositionBuilderBefore(tmp, LLVMGetFirstInstruction(entryBlock))
+    for raw in owned {
+      let slot = LLVMBuildAlloca(tmp, i8p, "")!
+      LLVMBuildStore(tmp, LLVMConstNull(i8p), slot)
+      // Store the pointer to the slot right after the malloc call.
+      let after = LLVMGetNextInstruction(raw)!
+      LLVMPositionBuilderBefore(tmp, after)
+      LLVMBuildStore(tmp, raw, slot)
+      // Replace the use in cleanup's free call with a load from the slot.
+      var use = LLVMGetFirstUse(raw)
+      while let u = use {
+        let user = LLVMGetUser(u)!
+        use = LLVMGetNextUse(u)
+        if LLVMIsACallInst(user) != nil, LLVMGetInstructionParent(user) == cleanupBlock {
+          LLVMPositionBuilderBefore(tmp, user)
+          let loaded = LLVMBuildLoad2(tmp, i8p, slot, "")!
+          LLVMSetOperand(user, 0, loaded)
+        }
+      }
+      LLVMPositionBuilderBefore(tmp, LLVMGetFirstInstruction(entryBlock))
+    }
+  }
+
+  func lowerPackedEntry(_ names: EntryNames, _ typedType: LLVMTypeRef) {
+    let i8pp = LLVMPointerType(i8p, 0)!
+    let i64p = LLVMPointerType(i64, 0)!
+    var ps: [LLVMTypeRef?] = [i8pp, i64p]
+    let fn = LLVMAddFunction(module, names.packed, LLVMFunctionType(i32, &ps, 2, 0))!
+    addFunctionAttributes(fn)
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
+    var args: [LLVMValueRef?] = []
+    let types = f.parameterTypes + f.resultTypes
+    for (k, t) in types.enumerated() {
+      var idx: [LLVMValueRef?] = [constI64(k)]
+      let slot = LLVMBuildInBoundsGEP2(b, i8p, LLVMGetParam(fn, 0), &idx, 1, "")
+      let raw = LLVMBuildLoad2(b, i8p, slot, "")
+      args.append(LLVMBuildBitCast(b, raw, ptrType(t.dtype), ""))
+    }
+    for k in 0..<symbols.count {
+      var idx: [LLVMValueRef?] = [constI64(k)]
+      let slot = LLVMBuildInBoundsGEP2(b, i64, LLVMGetParam(fn, 1), &idx, 1, "")
+      args.append(LLVMBuildLoad2(b, i64, slot, ""))
+    }
+    let r = LLVMBuildCall2(b, typedType, entry, &args, UInt32(args.count), "")
+    LLVMBuildRet(b, r)
+  }
+
+  func memcpy(_ dst: LLVMValueRef, _ src: LLVMValueRef, _ t: TensorType) {
+    let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
+    let fn = declare("llvm.memcpy.p0i8.p0i8.i64", void, [i8p, i8p, i64, i1])
+    _ = call(fn, [LLVMBuildBitCast(b, dst, i8p, "")!, LLVMBuildBitCast(b, src, i8p, "")!, bytes, LLVMConstInt(i1, 0, 0)])
+  }
+
+  /// Lowers the instructions of a block into the entry function at the builder's position.
+  func lowerBlock(_ block: Block) {
+    for inst in block.instructions {
+      switch inst.op {
+      case .cond:
+        let pred = load(buffers[inst.operands[0].id]!, constI64(0), .bool)
+        let thenB = self.block("cond.then")
+        let elseB = self.block("cond.else")
+        let merge = self.block("cond.end")
+        LLVMBuildCondBr(b, pred, thenB, elseB)
+        for (region, bb) in zip(inst.regions, [thenB, elseB]) {
+          LLVMPositionBuilderAtEnd(b, bb)
+          lowerBlock(region)
+          for (r, y) in zip(inst.results, region.terminator) {
+            memcpy(buffers[r.id]!, buffers[y.id]!, f.type(of: r)!)
+          }
+          LLVMBuildBr(b, merge)
+        }
+        LLVMPositionBuilderAtEnd(b, merge)
+      case .guardTrue:
+        let pred = load(buffers[inst.operands[0].id]!, constI64(0), .bool)
+        let ok = self.block("guard.ok")
+        let fail = self.block("guard.fail")
+        LLVMBuildCondBr(b, pred, ok, fail)
+        LLVMPositionBuilderAtEnd(b, fail)
+        LLVMBuildStore(b, constI32(EntryStatus.firstGuard + Int32(guardCount)), statusSlot)
+        guardCount += 1
+        LLVMBuildBr(b, cleanupBlock)
+        LLVMPositionBuilderAtEnd(b, ok)
+      default:
+        let kernel = makeKernel(inst)
+        let args = inst.results.map { buffers[$0.id]! } + inst.operands.map { buffers[$0.id]! }
+          + symbols.map { symbolValues[$0]! }
+        _ = call(kernel, args)
+      }
+    }
+  }
+
+  /// An internal function computing one instruction: (results, operands, symbol sizes).
+  func makeKernel(_ inst: Instruction) -> LLVMValueRef {
+    let name = EntryNames(f.name).typed + ".k\(kernelCount).\(inst.op.mnemonic)"
+    kernelCount += 1
+    let ptrs = inst.results.map { ptrType(f.type(of: $0)!.dtype) } + inst.operands.map { ptrType(f.type(of: $0)!.dtype) }
+    var ps: [LLVMTypeRef?] = ptrs + symbols.map { _ in i64 }
+    let fn = LLVMAddFunction(module, name, LLVMFunctionType(void, &ps, UInt32(ps.count), 0))!
+    LLVMSetLinkage(fn, LLVMInternalLinkage)
+    addFunctionAttributes(fn)
+    for k in 0..<ptrs.count {
+      LLVMAddAttributeAtIndex(fn, UInt32(k + 1), enumAttr(ctx, "nocapture"))
+    }
+    // Results never overlap operands or each other: each value has its own buffer.
+    for k in 0..<inst.results.count {
+      LLVMAddAttributeAtIndex(fn, UInt32(k + 1), enumAttr(ctx, "noalias"))
+    }
+    let saved = LLVMGetInsertBlock(b)!
+    let savedSymbols = symbolValues
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
+    for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(fn, UInt32(ptrs.count + k)) }
+    let outs = (0..<inst.results.count).map { LLVMGetParam(fn, UInt32($0))! }
+    let ins = (0..<inst.operands.count).map { LLVMGetParam(fn, UInt32(inst.results.count + $0))! }
+    kernelBody(inst, out: outs, ins: ins)
+    LLVMBuildRetVoid(b)
+    symbolValues = savedSymbols
+    LLVMPositionBuilderAtEnd(b, saved)
+    return fn
+  }
+}

@@ -1,0 +1,256 @@
+// Lowering one IR function to LLVM IR: one internal function per kernel (per instruction for
+// now; fusion comes later) and one entry function that allocates intermediates on the heap,
+// calls the kernels in order, branches for `cond`, checks `guard`s, and frees what it allocated.
+//
+// The entry ABI (see docs/abi.md): `int32_t nnc_NAME(in0, ..., out0, ..., int64_t SYM0, ...)`
+// with one pointer per parameter and result (caller-allocated, row-major, bool as one byte) and
+// one size per symbol in order of first appearance in the parameter types. It returns 0, or
+// 1 when an allocation failed, or 2 + k when guard k (in text order) failed. A packed form
+// `nnc_NAME_packed(void **buffers, const int64_t *sizes)` takes the same in two arrays.
+
+import CLLVM
+import NNCIR
+
+/// Status codes the entry function returns.
+public enum EntryStatus {
+  public static let ok: Int32 = 0
+  public static let outOfMemory: Int32 = 1
+  /// Guard k failed: `firstGuard + k`.
+  public static let firstGuard: Int32 = 2
+}
+
+/// The C names of a function's entry points.
+public struct EntryNames: Equatable, Sendable {
+  public var typed: String
+  public var packed: String
+
+  public init(_ functionName: String) {
+    let safe = String(functionName.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+    typed = "nnc_" + safe
+    packed = typed + "_packed"
+  }
+}
+
+extension Function {
+  /// The symbols the entry takes sizes for, in order of first appearance in the parameters.
+  public var sizeSymbols: [String] {
+    var out: [String] = []
+    for t in parameterTypes { for s in t.symbols where !out.contains(s) { out.append(s) } }
+    return out
+  }
+
+  /// Every guard's message, in text order (guard k fails with status 2 + k).
+  public var guardMessages: [String] {
+    var out: [String] = []
+    forEachInstruction { if case .guardTrue(let m) = $0.op { out.append(m) } }
+    return out
+  }
+}
+
+/// Builds LLVM IR for functions into one module.
+final class FunctionLowering {
+  let ctx: LLVMContextRef
+  let module: LLVMModuleRef
+  let b: LLVMBuilderRef
+  let f: Function
+  let symbols: [String]
+  let vectorWidth: Int?
+
+  let i1, i8, i32, i64, f32, f64, void: LLVMTypeRef
+  let i8p: LLVMTypeRef
+
+  /// Per-function state of the entry being built.
+  var entry: LLVMValueRef!
+  var symbolValues: [String: LLVMValueRef] = [:]
+  var buffers: [Int: LLVMValueRef] = [:]
+  var statusSlot: LLVMValueRef!
+  var cleanupBlock: LLVMBasicBlockRef!
+  var kernelCount = 0
+  var guardCount = 0
+
+  init(ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?) {
+    self.ctx = ctx
+    self.module = module
+    self.f = function
+    self.symbols = function.sizeSymbols
+    self.vectorWidth = vectorWidth
+    b = LLVMCreateBuilderInContext(ctx)
+    i1 = LLVMInt1TypeInContext(ctx)
+    i8 = LLVMInt8TypeInContext(ctx)
+    i32 = LLVMInt32TypeInContext(ctx)
+    i64 = LLVMInt64TypeInContext(ctx)
+    f32 = LLVMFloatTypeInContext(ctx)
+    f64 = LLVMDoubleTypeInContext(ctx)
+    void = LLVMVoidTypeInContext(ctx)
+    i8p = LLVMPointerType(i8, 0)
+  }
+
+  deinit { LLVMDisposeBuilder(b) }
+
+  // MARK: - types and constants
+
+  /// The in-memory element type (bool is one byte).
+  func memType(_ t: DType) -> LLVMTypeRef {
+    switch t {
+    case .f32: return f32
+    case .f64: return f64
+    case .i32: return i32
+    case .i64: return i64
+    case .bool: return i8
+    }
+  }
+  /// The in-register type (bool is i1).
+  func regType(_ t: DType) -> LLVMTypeRef { t == .bool ? i1 : memType(t) }
+  func ptrType(_ t: DType) -> LLVMTypeRef { LLVMPointerType(memType(t), 0) }
+
+  func constI64(_ v: Int) -> LLVMValueRef { LLVMConstInt(i64, UInt64(bitPattern: Int64(v)), 1) }
+  func constI32(_ v: Int32) -> LLVMValueRef { LLVMConstInt(i32, UInt64(bitPattern: Int64(v)), 1) }
+
+  /// A scalar constant of `t` in register form.
+  func constScalar(_ v: Double, _ t: DType) -> LLVMValueRef {
+    switch t {
+    case .f32: return LLVMConstReal(f32, Double(Float(v)))
+    case .f64: return LLVMConstReal(f64, v)
+    case .i32: return LLVMConstInt(i32, UInt64(bitPattern: Int64(Int32(clamping: Int64(exactly: v.rounded(.towardZero)) ?? 0))), 1)
+    case .i64: return LLVMConstInt(i64, UInt64(bitPattern: Int64(exactly: v.rounded(.towardZero)) ?? 0), 1)
+    case .bool: return LLVMConstInt(i1, v != 0 ? 1 : 0, 0)
+    }
+  }
+
+  // MARK: - sizes
+
+  /// The size of `d` as an i64 value, given the current function's symbol values.
+  func dim(_ d: Dim) -> LLVMValueRef {
+    switch d {
+    case .int(let v): return constI64(v)
+    case .sym(let s): return symbolValues[s] ?? constI64(0)
+    }
+  }
+
+  func dims(_ t: TensorType) -> [LLVMValueRef] { t.shape.map(dim) }
+
+  func product(_ vs: [LLVMValueRef]) -> LLVMValueRef {
+    vs.reduce(constI64(1)) { LLVMBuildMul(b, $0, $1, "") }
+  }
+
+  /// Row-major strides of `t` as values; 0 for dims that broadcast into `target` (static 1s
+  /// under a larger dim, and missing leading dims).
+  func strides(_ t: TensorType, broadcastTo target: TensorType? = nil) -> [LLVMValueRef] {
+    let ds = dims(t)
+    var out = [LLVMValueRef](repeating: constI64(0), count: t.rank)
+    var acc = constI64(1)
+    for k in stride(from: t.rank - 1, through: 0, by: -1) {
+      out[k] = acc
+      acc = LLVMBuildMul(b, acc, ds[k], "")
+    }
+    guard let target else { return out }
+    let lead = target.rank - t.rank
+    var full = [LLVMValueRef](repeating: constI64(0), count: target.rank)
+    for k in 0..<t.rank {
+      full[lead + k] = t.shape[k] == .int(1) && target.shape[lead + k] != .int(1) ? constI64(0) : out[k]
+    }
+    return full
+  }
+
+  func dot(_ idx: [LLVMValueRef], _ strides: [LLVMValueRef]) -> LLVMValueRef {
+    var acc = constI64(0)
+    for (i, s) in zip(idx, strides) { acc = LLVMBuildAdd(b, acc, LLVMBuildMul(b, i, s, ""), "") }
+    return acc
+  }
+
+  // MARK: - memory
+
+  func load(_ base: LLVMValueRef, _ offset: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    var idx: [LLVMValueRef?] = [offset]
+    let p = LLVMBuildInBoundsGEP2(b, memType(t), base, &idx, 1, "")
+    let v = LLVMBuildLoad2(b, memType(t), p, "")!
+    return t == .bool ? LLVMBuildICmp(b, LLVMIntNE, v, LLVMConstInt(i8, 0, 0), "") : v
+  }
+
+  func store(_ v: LLVMValueRef, _ base: LLVMValueRef, _ offset: LLVMValueRef, _ t: DType) {
+    var idx: [LLVMValueRef?] = [offset]
+    let p = LLVMBuildInBoundsGEP2(b, memType(t), base, &idx, 1, "")
+    LLVMBuildStore(b, t == .bool ? LLVMBuildZExt(b, v, i8, "") : v, p)
+  }
+
+  // MARK: - control flow
+
+  func block(_ name: String, in fn: LLVMValueRef? = nil) -> LLVMBasicBlockRef {
+    LLVMAppendBasicBlockInContext(ctx, fn ?? LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)), name)
+  }
+
+  /// `for i in 0..<n { body(i) }`; returns the latch branch (for loop metadata).
+  @discardableResult
+  func loop(_ n: LLVMValueRef, _ name: String = "i", body: (LLVMValueRef) -> Void) -> LLVMValueRef {
+    let pre = LLVMGetInsertBlock(b)!
+    let header = block(name + ".head")
+    let bodyBlock = block(name + ".body")
+    let exit = block(name + ".exit")
+    LLVMBuildBr(b, header)
+    LLVMPositionBuilderAtEnd(b, header)
+    let i = LLVMBuildPhi(b, i64, name)!
+    let cond = LLVMBuildICmp(b, LLVMIntSLT, i, n, "")
+    LLVMBuildCondBr(b, cond, bodyBlock, exit)
+    LLVMPositionBuilderAtEnd(b, bodyBlock)
+    body(i)
+    let next = LLVMBuildAdd(b, i, constI64(1), "")!
+    let latchBlock = LLVMGetInsertBlock(b)!
+    let latch = LLVMBuildBr(b, header)!
+    var vals: [LLVMValueRef?] = [constI64(0), next]
+    var blocks: [LLVMBasicBlockRef?] = [pre, latchBlock]
+    LLVMAddIncoming(i, &vals, &blocks, 2)
+    LLVMPositionBuilderAtEnd(b, exit)
+    return latch
+  }
+
+  /// Nested loops over `bounds` (outermost first); `vectorizeInner` marks the innermost loop.
+  func loopNest(_ bounds: [LLVMValueRef], vectorizeInner: Bool = false, body: ([LLVMValueRef]) -> Void) {
+    func level(_ k: Int, _ idx: [LLVMValueRef]) {
+      if k == bounds.count {
+        body(idx)
+        return
+      }
+      let latch = loop(bounds[k], "i\(k)") { i in level(k + 1, idx + [i]) }
+      if vectorizeInner && k == bounds.count - 1 { markVectorize(ctx, latchBranch: latch) }
+    }
+    level(0, [])
+  }
+
+  /// A stack slot in the current function's entry block, so that mem2reg promotes it even
+  /// when it is used inside loops.
+  func entryAlloca(_ t: LLVMTypeRef) -> LLVMValueRef {
+    let fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b))!
+    let first = LLVMGetEntryBasicBlock(fn)!
+    let tmp = LLVMCreateBuilderInContext(ctx)!
+    defer { LLVMDisposeBuilder(tmp) }
+    if let firstInst = LLVMGetFirstInstruction(first) {
+      LLVMPositionBuilderBefore(tmp, firstInst)
+    } else {
+      LLVMPositionBuilderAtEnd(tmp, first)
+    }
+    return LLVMBuildAlloca(tmp, t, "")
+  }
+
+  // MARK: - functions
+
+  func declare(_ name: String, _ ret: LLVMTypeRef, _ params: [LLVMTypeRef]) -> LLVMValueRef {
+    if let existing = LLVMGetNamedFunction(module, name) { return existing }
+    var ps: [LLVMTypeRef?] = params
+    let ty = LLVMFunctionType(ret, &ps, UInt32(ps.count), 0)
+    let fn = LLVMAddFunction(module, name, ty)!
+    LLVMAddAttributeAtIndex(fn, functionAttrIndex, enumAttr(ctx, "nounwind"))
+    return fn
+  }
+
+  func call(_ fn: LLVMValueRef, _ args: [LLVMValueRef]) -> LLVMValueRef {
+    var a: [LLVMValueRef?] = args
+    return LLVMBuildCall2(b, LLVMGlobalGetValueType(fn), fn, &a, UInt32(a.count), "")
+  }
+
+  func addFunctionAttributes(_ fn: LLVMValueRef) {
+    LLVMAddAttributeAtIndex(fn, functionAttrIndex, enumAttr(ctx, "nounwind"))
+    if let w = vectorWidth {
+      LLVMAddAttributeAtIndex(fn, functionAttrIndex, stringAttr(ctx, "prefer-vector-width", String(w)))
+    }
+  }
+}

@@ -1,0 +1,154 @@
+// What each elementwise scalar function is in LLVM IR, per dtype. This mirrors the reference
+// semantics in NNCRuntime/Elements.swift: integer arithmetic wraps, integer x / 0 is 0, float
+// max/min propagate NaN (and return the second operand on ties, like Swift's max/min),
+// float-to-integer casts saturate with NaN giving 0. Transcendentals call libm, as the
+// interpreter does, so they agree bit for bit.
+
+import CLLVM
+import NNCIR
+
+extension FunctionLowering {
+  func intrinsic(_ name: String, _ t: LLVMTypeRef, _ args: [LLVMValueRef]) -> LLVMValueRef {
+    let fn = declare(name, t, args.map { _ in t })
+    return call(fn, args)
+  }
+
+  /// A libm function: `expf` for f32, `exp` for f64.
+  func libm(_ base: String, _ t: DType, _ args: [LLVMValueRef]) -> LLVMValueRef {
+    let ty = regType(t)
+    let fn = declare(t == .f32 ? base + "f" : base, ty, args.map { _ in ty })
+    return call(fn, args)
+  }
+
+  func isNaN(_ x: LLVMValueRef) -> LLVMValueRef { LLVMBuildFCmp(b, LLVMRealUNO, x, x, "") }
+
+  func unary(_ op: UnaryOp, _ x: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    let ty = regType(t)
+    let suffix = t == .f32 ? "f32" : "f64"
+    if t.isInteger {
+      let neg = LLVMBuildSub(b, LLVMConstInt(ty, 0, 0), x, "")!
+      if op == .neg { return neg }
+      return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, x, LLVMConstInt(ty, 0, 0), ""), neg, x, "")
+    }
+    switch op {
+    case .not: return LLVMBuildXor(b, x, LLVMConstInt(i1, 1, 0), "")
+    case .neg: return LLVMBuildFNeg(b, x, "")
+    case .abs: return intrinsic("llvm.fabs.\(suffix)", ty, [x])
+    case .exp: return libm("exp", t, [x])
+    case .log: return libm("log", t, [x])
+    case .sqrt: return intrinsic("llvm.sqrt.\(suffix)", ty, [x])
+    case .rsqrt: return LLVMBuildFDiv(b, LLVMConstReal(ty, 1), intrinsic("llvm.sqrt.\(suffix)", ty, [x]), "")
+    case .tanh: return libm("tanh", t, [x])
+    case .sigmoid:
+      let e = libm("exp", t, [LLVMBuildFNeg(b, x, "")])
+      return LLVMBuildFDiv(b, LLVMConstReal(ty, 1), LLVMBuildFAdd(b, LLVMConstReal(ty, 1), e, ""), "")
+    case .sin: return libm("sin", t, [x])
+    case .cos: return libm("cos", t, [x])
+    case .erf: return libm("erf", t, [x])
+    case .floor: return intrinsic("llvm.floor.\(suffix)", ty, [x])
+    case .ceil: return intrinsic("llvm.ceil.\(suffix)", ty, [x])
+    }
+  }
+
+  func binary(_ op: BinaryOp, _ x: LLVMValueRef, _ y: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    let ty = regType(t)
+    if t == .bool {
+      return op == .and ? LLVMBuildAnd(b, x, y, "") : LLVMBuildOr(b, x, y, "")
+    }
+    if t.isInteger {
+      switch op {
+      case .add: return LLVMBuildAdd(b, x, y, "")
+      case .sub: return LLVMBuildSub(b, x, y, "")
+      case .mul: return LLVMBuildMul(b, x, y, "")
+      case .div:
+        // x / 0 = 0 and MIN / -1 = MIN (wrapping), without the undefined sdiv cases.
+        let zero = LLVMConstInt(ty, 0, 0)!
+        let minusOne = LLVMConstAllOnes(ty)!
+        let isZero = LLVMBuildICmp(b, LLVMIntEQ, y, zero, "")!
+        let isMinusOne = LLVMBuildICmp(b, LLVMIntEQ, y, minusOne, "")!
+        let safe = LLVMBuildSelect(b, LLVMBuildOr(b, isZero, isMinusOne, ""), LLVMConstInt(ty, 1, 0), y, "")
+        let q = LLVMBuildSDiv(b, x, safe, "")
+        let negated = LLVMBuildSub(b, zero, x, "")
+        return LLVMBuildSelect(b, isZero, zero, LLVMBuildSelect(b, isMinusOne, negated, q, ""), "")
+      case .max: return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, x, y, ""), x, y, "")
+      case .min: return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, y, x, ""), y, x, "")
+      case .pow, .and, .or: return x  // rejected by the verifier
+      }
+    }
+    switch op {
+    case .add: return LLVMBuildFAdd(b, x, y, "")
+    case .sub: return LLVMBuildFSub(b, x, y, "")
+    case .mul: return LLVMBuildFMul(b, x, y, "")
+    case .div: return LLVMBuildFDiv(b, x, y, "")
+    case .pow: return libm("pow", t, [x, y])
+    case .max, .min:
+      let anyNaN = LLVMBuildOr(b, isNaN(x), isNaN(y), "")
+      let pick =
+        op == .max
+        ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGE, y, x, ""), y, x, "")
+        : LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, y, x, ""), y, x, "")
+      return LLVMBuildSelect(b, anyNaN, LLVMConstReal(ty, .nan), pick, "")
+    case .and, .or: return x
+    }
+  }
+
+  func compare(_ op: CompareOp, _ x: LLVMValueRef, _ y: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    if t.isFloat {
+      let p: LLVMRealPredicate
+      switch op {
+      case .eq: p = LLVMRealOEQ
+      case .ne: p = LLVMRealUNE
+      case .lt: p = LLVMRealOLT
+      case .le: p = LLVMRealOLE
+      case .gt: p = LLVMRealOGT
+      case .ge: p = LLVMRealOGE
+      }
+      return LLVMBuildFCmp(b, p, x, y, "")
+    }
+    let p: LLVMIntPredicate
+    switch op {
+    case .eq: p = LLVMIntEQ
+    case .ne: p = LLVMIntNE
+    case .lt: p = LLVMIntSLT
+    case .le: p = LLVMIntSLE
+    case .gt: p = LLVMIntSGT
+    case .ge: p = LLVMIntSGE
+    }
+    return LLVMBuildICmp(b, p, x, y, "")
+  }
+
+  func cast(_ x: LLVMValueRef, from s: DType, to t: DType) -> LLVMValueRef {
+    if s == t { return x }
+    let ty = regType(t)
+    switch (s, t) {
+    case (.bool, _):
+      return t.isFloat ? LLVMBuildUIToFP(b, x, ty, "") : LLVMBuildZExt(b, x, ty, "")
+    case (_, .bool):
+      return s.isFloat
+        ? LLVMBuildFCmp(b, LLVMRealUNE, x, LLVMConstReal(regType(s), 0), "")
+        : LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstInt(regType(s), 0, 0), "")
+    case (.f32, .f64): return LLVMBuildFPExt(b, x, ty, "")
+    case (.f64, .f32): return LLVMBuildFPTrunc(b, x, ty, "")
+    case (.f32, .i32), (.f32, .i64), (.f64, .i32), (.f64, .i64):
+      // f32 -> i32 goes through f64 as the interpreter does; saturating, NaN -> 0.
+      let wide = s == .f32 ? LLVMBuildFPExt(b, x, f64, "")! : x
+      let r64 = intrinsic2("llvm.fptosi.sat.i64.f64", i64, f64, wide)
+      if t == .i64 { return r64 }
+      let lo = LLVMConstInt(i64, UInt64(bitPattern: Int64(Int32.min)), 1)!
+      let hi = LLVMConstInt(i64, UInt64(Int32.max), 1)!
+      let c1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, r64, lo, ""), lo, r64, "")!
+      let c2 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, c1, hi, ""), hi, c1, "")!
+      return LLVMBuildTrunc(b, c2, i32, "")
+    case (.i32, .f32), (.i32, .f64), (.i64, .f32), (.i64, .f64):
+      return LLVMBuildSIToFP(b, x, ty, "")
+    case (.i32, .i64): return LLVMBuildSExt(b, x, ty, "")
+    case (.i64, .i32): return LLVMBuildTrunc(b, x, ty, "")
+    default: return x
+    }
+  }
+
+  /// An intrinsic whose result type differs from its argument type.
+  func intrinsic2(_ name: String, _ ret: LLVMTypeRef, _ arg: LLVMTypeRef, _ x: LLVMValueRef) -> LLVMValueRef {
+    call(declare(name, ret, [arg]), [x])
+  }
+}

@@ -1,0 +1,119 @@
+// Loading compiled code: dlopen a shared library the system linker made and call its packed
+// entry points. No code is generated in memory.
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+import NNCIR
+
+/// A loaded shared library. It stays loaded while this object lives.
+public final class SharedLibrary: @unchecked Sendable {
+  let handle: UnsafeMutableRawPointer
+  public let path: String
+
+  /// Loads the library at `path` (a new path each time: dlopen caches by path).
+  public init(path: String) throws(RuntimeError) {
+    guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+      let msg = dlerror().map { String(cString: $0) } ?? "unknown error"
+      throw .kernel("cannot load \(path): \(msg)")
+    }
+    handle = h
+    self.path = path
+  }
+
+  deinit { dlclose(handle) }
+
+  /// The address of `name`, or nil.
+  public func symbol(_ name: String) -> UnsafeMutableRawPointer? { dlsym(handle, name) }
+}
+
+/// The packed entry ABI: buffers (parameters, then results) and symbol sizes.
+public typealias PackedEntry = @convention(c) (UnsafePointer<UnsafeMutableRawPointer?>?, UnsafePointer<Int64>?) -> Int32
+
+/// A compiled function: its IR (for shapes and messages) and its packed entry point.
+public struct CompiledEntry: @unchecked Sendable {
+  public let function: Function
+  let entry: PackedEntry
+  /// Keeps the library loaded.
+  let library: SharedLibrary
+
+  public init(function: Function, library: SharedLibrary, symbol: String) throws(RuntimeError) {
+    guard let p = library.symbol(symbol) else { throw .kernel("\(library.path) has no symbol \(symbol)") }
+    self.function = function
+    self.library = library
+    entry = unsafeBitCast(p, to: PackedEntry.self)
+  }
+
+  /// Calls the entry with raw buffers (parameters then results, each dense row-major and at
+  /// least as large as its type needs) and the sizes of `function.sizeSymbols` in order.
+  /// Returns the status code (0 on success). No checks: the caller owns the contract.
+  public func callUnchecked(_ buffers: [UnsafeMutableRawPointer?], sizes: [Int64]) -> Int32 {
+    buffers.withUnsafeBufferPointer { b in sizes.withUnsafeBufferPointer { s in entry(b.baseAddress, s.baseAddress) } }
+  }
+
+  /// Runs on arrays: checks inputs as the interpreter does, allocates the results, calls the
+  /// compiled code, and turns a failed guard into `RuntimeError.guardFailed`.
+  public func run(_ inputs: [NDArray]) throws(RuntimeError) -> [NDArray] {
+    let bindings = try Interpreter.bindInputs(function, inputs)
+    let symbols = sizeSymbols(function)
+    var outputs = function.resultTypes.map { t in NDArray.zeros(t.dtype, t.resolved(bindings).staticShape ?? []) }
+    let sizes = symbols.map { Int64(bindings[$0] ?? 0) }
+    let status = withBuffers(inputs, &outputs) { ptrs in callUnchecked(ptrs, sizes: sizes) }
+    if status == 0 { return outputs }
+    if status == 1 { throw .kernel("@\(function.name): out of memory") }
+    let k = Int(status) - 2
+    var guards: [Instruction] = []
+    function.forEachInstruction { if case .guardTrue = $0.op { guards.append($0) } }
+    guard k >= 0 && k < guards.count, case .guardTrue(let message) = guards[k].op else {
+      throw .kernel("@\(function.name): compiled code returned status \(status)")
+    }
+    let at = guards[k].loc?.description ?? guards[k].textPos?.description ?? "@\(function.name)"
+    throw .guardFailed(function: function.name, message: message, location: at)
+  }
+}
+
+/// Symbols in order of first appearance in the parameter types (the entry ABI's size order).
+func sizeSymbols(_ f: Function) -> [String] {
+  var out: [String] = []
+  for t in f.parameterTypes { for s in t.symbols where !out.contains(s) { out.append(s) } }
+  return out
+}
+
+/// One output's storage, boxed so each is borrowed separately.
+private final class Box {
+  var storage: ArrayStorage
+  init(_ s: ArrayStorage) { storage = s }
+}
+
+/// Calls `body` with raw pointers to every input's and output's elements, without copying.
+func withBuffers<R>(_ inputs: [NDArray], _ outputs: inout [NDArray], _ body: ([UnsafeMutableRawPointer?]) -> R) -> R {
+  func readOnly(_ s: ArrayStorage, _ k: (UnsafeMutableRawPointer?) -> R) -> R {
+    switch s {
+    case .f32(let v): return v.withUnsafeBytes { k(UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+    case .f64(let v): return v.withUnsafeBytes { k(UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+    case .i32(let v): return v.withUnsafeBytes { k(UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+    case .i64(let v): return v.withUnsafeBytes { k(UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+    case .bool(let v): return v.withUnsafeBytes { k(UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+    }
+  }
+  func writable(_ box: Box, _ k: (UnsafeMutableRawPointer?) -> R) -> R {
+    switch box.storage {
+    case .f32(var v): box.storage = .f32([]); defer { box.storage = .f32(v) }; return v.withUnsafeMutableBytes { k($0.baseAddress) }
+    case .f64(var v): box.storage = .f64([]); defer { box.storage = .f64(v) }; return v.withUnsafeMutableBytes { k($0.baseAddress) }
+    case .i32(var v): box.storage = .i32([]); defer { box.storage = .i32(v) }; return v.withUnsafeMutableBytes { k($0.baseAddress) }
+    case .i64(var v): box.storage = .i64([]); defer { box.storage = .i64(v) }; return v.withUnsafeMutableBytes { k($0.baseAddress) }
+    case .bool(var v): box.storage = .bool([]); defer { box.storage = .bool(v) }; return v.withUnsafeMutableBytes { k($0.baseAddress) }
+    }
+  }
+  let boxes = outputs.map { Box($0.storage) }
+  for k in outputs.indices { outputs[k].storage = .f32([]) }  // drop the second reference: no copy on write
+  func step(_ i: Int, _ acc: [UnsafeMutableRawPointer?]) -> R {
+    if i < inputs.count { return readOnly(inputs[i].storage) { p in step(i + 1, acc + [p]) } }
+    let j = i - inputs.count
+    if j < boxes.count { return writable(boxes[j]) { p in step(i + 1, acc + [p]) } }
+    return body(acc)
+  }
+  let r = step(0, [])
+  for k in outputs.indices { outputs[k].storage = boxes[k].storage }
+  return r
+}

@@ -1,0 +1,69 @@
+// Compiling graphs to shared libraries for tests, and comparing compiled results with the
+// reference interpreter.
+
+import Foundation
+import NNCCodegen
+import NNCIR
+import NNCPasses
+import NNCRuntime
+
+/// A fresh temporary directory.
+func temporaryDirectory() -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("nnc-tests-\(UUID().uuidString)")
+  try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url
+}
+
+/// Compiles `graph`, links it, loads it, and returns an entry per function.
+func compileAndLoad(_ graph: Graph, options: CompileOptions = CompileOptions()) throws -> [String: CompiledEntry] {
+  let dir = temporaryDirectory()
+  let module = try compile(graph, options: options)
+  let obj = dir.appendingPathComponent("m.o")
+  let lib = dir.appendingPathComponent("m.so")
+  try Data(module.object).write(to: obj)
+  try linkSharedLibrary(object: obj.path, output: lib.path)
+  let library = try SharedLibrary(path: lib.path)
+  var out: [String: CompiledEntry] = [:]
+  for f in graph.functions {
+    out[f.name] = try CompiledEntry(function: f, library: library, symbol: EntryNames(f.name).packed)
+  }
+  return out
+}
+
+/// nil when equal within tolerance (NaN matches NaN, infinities exact), else what differs.
+func difference(_ actual: NDArray, _ expected: NDArray, rtol: Double, atol: Double) -> String? {
+  guard actual.dtype == expected.dtype, actual.shape == expected.shape else {
+    return "got \(actual.type), expected \(expected.type)"
+  }
+  for i in 0..<expected.count {
+    let (a, e) = (actual.storage.double(i), expected.storage.double(i))
+    if a.isNaN && e.isNaN { continue }
+    if a == e { continue }
+    if e.isInfinite || a.isInfinite || !(abs(a - e) <= atol + rtol * abs(e)) {
+      return "element \(i): got \(a), expected \(e)"
+    }
+  }
+  return nil
+}
+
+/// Deterministic inputs for a function: symbols bound to `n`.
+func randomInputs(_ f: Function, n: Int = 3, seed: UInt64) -> [NDArray] {
+  var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+  func next() -> Double {
+    state ^= state << 13
+    state ^= state >> 7
+    state ^= state << 17
+    return Double(state % 10_000) / 2_500 - 2  // [-2, 2)
+  }
+  return f.parameterTypes.map { t in
+    let shape = t.shape.map { $0.value ?? n }
+    let count = shape.reduce(1, *)
+    switch t.dtype {
+    case .f32: return NDArray((0..<count).map { _ in Float(next()) }, shape: shape)
+    case .f64: return NDArray((0..<count).map { _ in next() }, shape: shape)
+    case .i32: return NDArray((0..<count).map { _ in Int32(next() * 10) }, shape: shape)
+    case .i64: return NDArray((0..<count).map { _ in Int64(next() * 10) }, shape: shape)
+    case .bool: return NDArray((0..<count).map { _ in next() > 0 }, shape: shape)
+    }
+  }
+}
