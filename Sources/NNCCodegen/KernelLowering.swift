@@ -304,7 +304,7 @@ extension FunctionLowering {
       }
       var r = LLVMBuildLoad2(self.b, self.regType(t), accSlot, "")!
       if kind == .avg { r = LLVMBuildFDiv(self.b, r, self.constScalar(Double(p.kernel[0] * p.kernel[1]), t), "") }
-      self.store(r, o, self.dot(idx, self.strides(rt)), t)
+      self.store(r, o, self.dot(idx, [LLVMBuildMul(self.b, oh, ow, "")!, ow, self.constI64(1)]), t)
     }
   }
 
