@@ -31,14 +31,18 @@ let package = Package(
       name: "NNCRuntime",
       dependencies: ["NNCIR", .product(name: "RealModule", package: "swift-numerics")]),
     // The library users write: eager tensors, tracing.
-    .target(name: "NNC", dependencies: ["NNCIR", "NNCPasses", "NNCRuntime"]),
+    .target(name: "NNC", dependencies: ["NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen"]),
     // The command-line driver.
     .executableTarget(
       name: "nnc",
       dependencies: [
-        "NNCIR", "NNCPasses",
+        "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // Benchmarks: compiled code against the interpreter, compile times (`swift run -c release nnc-bench`).
+    .executableTarget(
+      name: "nnc-bench", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen"],
+      path: "tools/bench"),
     // Samples.
     .executableTarget(
       name: "StaticVsDynamic", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime"],
@@ -46,12 +50,14 @@ let package = Package(
     .testTarget(
       name: "NNCTests",
       dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "StaticVsDynamic"]),
+    // Shared test helpers (random well-typed graphs, FileCheck-style matching).
+    .target(name: "NNCTestSupport", dependencies: ["NNCIR"], path: "Tests/Support"),
     .testTarget(
       name: "NNCCodegenTests",
-      dependencies: ["NNCCodegen", "NNCRuntime", "NNCPasses", "NNCIR"]),
+      dependencies: ["NNC", "NNCCodegen", "NNCRuntime", "NNCPasses", "NNCIR", "NNCTestSupport", "nnc"]),
     .testTarget(
       name: "NNCIRTests",
-      dependencies: ["NNCIR", "NNCPasses", "nnc"],
+      dependencies: ["NNCIR", "NNCPasses", "NNCTestSupport", "nnc"],
       exclude: ["Golden"]),
   ]
 )

@@ -6,13 +6,7 @@ import NNCCodegen
 import NNCIR
 import NNCPasses
 import NNCRuntime
-
-/// A fresh temporary directory.
-func temporaryDirectory() -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("nnc-tests-\(UUID().uuidString)")
-  try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  return url
-}
+import NNCTestSupport
 
 /// Compiles `graph`, links it, loads it, and returns an entry per function.
 func compileAndLoad(_ graph: Graph, options: CompileOptions = CompileOptions()) throws -> [String: CompiledEntry] {

@@ -1,0 +1,2 @@
+// nnc-bench: figures for compiled code against the reference interpreter.
+print("nnc-bench: not written yet")
