@@ -88,6 +88,22 @@ public struct TargetOptions: Hashable, Sendable {
   }
 }
 
+/// The x86 CPU names LLVM 14 knows (`llc -march=x86-64 -mcpu=help`). LLVM itself only warns on
+/// stderr about an unknown name and carries on with a generic CPU, so nnc checks first.
+public let knownCPUs: [String] = [
+    "alderlake", "amdfam10", "athlon", "athlon-4", "athlon-fx", "athlon-mp", "athlon-tbird",
+    "athlon-xp", "athlon64", "athlon64-sse3", "atom", "barcelona", "bdver1", "bdver2", "bdver3",
+    "bdver4", "bonnell", "broadwell", "btver1", "btver2", "c3", "c3-2", "cannonlake", "cascadelake",
+    "cooperlake", "core-avx-i", "core-avx2", "core2", "corei7", "corei7-avx", "generic", "geode",
+    "goldmont", "goldmont-plus", "haswell", "i386", "i486", "i586", "i686", "icelake-client",
+    "icelake-server", "ivybridge", "k6", "k6-2", "k6-3", "k8", "k8-sse3", "knl", "knm", "lakemont",
+    "nehalem", "nocona", "opteron", "opteron-sse3", "penryn", "pentium", "pentium-m", "pentium-mmx",
+    "pentium2", "pentium3", "pentium3m", "pentium4", "pentium4m", "pentiumpro", "prescott",
+    "rocketlake", "sandybridge", "sapphirerapids", "silvermont", "skx", "skylake", "skylake-avx512",
+    "slm", "tigerlake", "tremont", "westmere", "winchip-c6", "winchip2", "x86-64", "x86-64-v2",
+    "x86-64-v3", "x86-64-v4", "yonah", "znver1", "znver2", "znver3",
+]
+
 /// An LLVM target machine for the chosen CPU.
 final class TargetMachine {
   let ref: LLVMTargetMachineRef
@@ -99,6 +115,9 @@ final class TargetMachine {
     try initializeNativeTarget()
     triple = takeMessage(LLVMGetDefaultTargetTriple())
     cpu = options.cpu ?? takeMessage(LLVMGetHostCPUName())
+    guard triple.hasPrefix("x86_64") == false || knownCPUs.contains(cpu) else {
+      throw CodegenError("unknown CPU '\(cpu)' (known: \(knownCPUs.joined(separator: ", ")))")
+    }
     features = options.features ?? takeMessage(LLVMGetHostCPUFeatures())
     var target: LLVMTargetRef?
     var err: UnsafeMutablePointer<CChar>?

@@ -1,0 +1,138 @@
+// Properties of the generated code: vectorized loops, deterministic objects, dependencies only
+// on libc/libm, symbolic sizes at edge values, and no JIT anywhere.
+
+import Foundation
+import NNCCodegen
+import NNCIR
+import NNCPasses
+import NNCRuntime
+import NNCTestSupport
+import Testing
+
+private let elementwise = """
+  swiftgraph 1
+  func @chain(%x: f32[N], %y: f32[N]) -> f32[N] {
+    %0 = mul %x, %y
+    %1 = add %0, %x
+    return %1
+  }
+  func @total(%x: f32[N]) -> f32[] {
+    %0 = reduce_sum %x axes=[0]
+    return %0
+  }
+  """
+
+/// A graph exercising symbolic sizes in every kind of kernel.
+private let symbolic = """
+  swiftgraph 1
+  func @f(%x: f32[N,3], %w: f32[3,N], %v: f32[N]) -> (f32[N,N], f32[N], f32[3], i64[N], f32[N,3], f32[N,6]) {
+    %0 = matmul %x, %w
+    %1 = reduce_max %x axes=[1]
+    %2 = reduce_sum %x axes=[0]
+    %3 = argmax %x axis=1
+    %4 = reshape %v shape=[N,1]
+    %5 = add %x, %4
+    %6 = exp %5
+    %7 = concat %x, %6 axis=1
+    %8 = add %1, %v
+    return %0, %8, %2, %3, %6, %7
+  }
+  """
+
+@Suite struct CodegenTests {
+  @Test func loopsAreVectorized() throws {
+    let g = try loadGraph(elementwise)
+    let m = try compile(g, options: CompileOptions(emitAssembly: true))
+    let asm = try #require(m.assembly)
+    let wide = m.features.contains("+avx2") || m.features.contains("+avx512f")
+    func body(_ name: String) -> String {
+      guard let start = asm.range(of: "\(name):\n") else { return "" }
+      let rest = asm[start.upperBound...]
+      let end = rest.range(of: ".Lfunc_end")?.lowerBound ?? rest.endIndex
+      return String(rest[..<end])
+    }
+    // The kernels may be inlined into the entry function; look at the whole entry.
+    for fn in ["nnc_chain", "nnc_total"] {
+      let code = body(fn)
+      #expect(!code.isEmpty, "no code for \(fn)")
+      if wide {
+        #expect(code.contains("%ymm") || code.contains("%zmm"), "\(fn) is not vectorized with AVX:\n\(code.prefix(3000))")
+      } else {
+        #expect(code.contains("ps\t%xmm"), "\(fn) is not vectorized")
+      }
+    }
+  }
+
+  @Test func objectsAreDeterministic() throws {
+    let g = try loadGraph(symbolic)
+    let a = try compile(g).object
+    let b = try compile(g).object
+    #expect(a == b)
+    #expect(a.starts(with: [0x7F, 0x45, 0x4C, 0x46]))
+  }
+
+  @Test func objectDependsOnlyOnLibcAndLibm() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Samples/models/lenet.swiftgraph")
+    let g = try loadGraph([UInt8](Data(contentsOf: url)), file: url.path)
+    let dir = temporaryDirectory()
+    let obj = dir.appendingPathComponent("lenet.o")
+    try Data(try compile(g).object).write(to: obj)
+    let undefined = try runTool("nm", ["-u", obj.path]).split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
+    let allowed: Set<String> = [
+      "malloc", "free", "memcpy", "memset", "memmove", "expf", "exp", "logf", "log", "tanhf", "tanh", "erff", "erf",
+      "sinf", "sin", "cosf", "cos", "powf", "pow",
+    ]
+    #expect(!undefined.isEmpty)
+    #expect(Set(undefined).isSubset(of: allowed), "unexpected symbols: \(Set(undefined).subtracting(allowed))")
+  }
+
+  @Test(arguments: [0, 1, 2, 7, 17, 33, 100])
+  func symbolicSizesMatchInterpreter(_ n: Int) throws {
+    let g = try loadGraph(symbolic)
+    let f = g.functions[0]
+    let entry = try #require(try compileAndLoad(g)["f"])
+    let inputs = randomInputs(f, n: n, seed: UInt64(n + 1))
+    let want = try Interpreter.run(f, inputs)
+    let got = try entry.run(inputs)
+    for (k, (a, e)) in zip(got, want).enumerated() {
+      // Results 1 and 2 reduce (possibly reassociated); the rest are exact.
+      let tol = k == 1 || k == 2 ? 1e-5 : 0
+      #expect(difference(a, e, rtol: tol, atol: tol) == nil, "n=\(n) result \(k): \(difference(a, e, rtol: tol, atol: tol) ?? "")")
+    }
+  }
+
+  @Test func wrongInputsAreErrorsNotCrashes() throws {
+    let g = try loadGraph(elementwise)
+    let entry = try #require(try compileAndLoad(g)["chain"])
+    #expect(throws: RuntimeError.symbolConflict(function: "chain", symbol: "N", first: 3, second: 4, parameter: "y")) {
+      try entry.run([NDArray.zeros(.f32, [3]), NDArray.zeros(.f32, [4])])
+    }
+    #expect(throws: RuntimeError.self) { try entry.run([NDArray.zeros(.f64, [3]), NDArray.zeros(.f32, [3])]) }
+    #expect(throws: RuntimeError.self) { try entry.run([NDArray.zeros(.f32, [3])]) }
+  }
+
+  @Test func otherCPUsAreTargets() throws {
+    let g = try loadGraph(elementwise)
+    let generic = try compile(g, options: CompileOptions(target: TargetOptions(cpu: "x86-64", features: ""), emitAssembly: true))
+    #expect(generic.cpu == "x86-64")
+    #expect(!(generic.assembly ?? "").contains("%ymm"))
+    #expect(throws: CodegenError.self) { try compile(g, options: CompileOptions(target: TargetOptions(cpu: "no-such-cpu"))) }
+  }
+
+  /// No JIT: the sources never mention LLVM's execution engines.
+  @Test func noJITAnywhere() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let sources = root.appendingPathComponent("Sources")
+    let e = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
+    var checked = 0
+    for case let url as URL in e where url.pathExtension == "swift" || url.pathExtension == "h" || url.pathExtension == "c" {
+      let text = try String(contentsOf: url, encoding: .utf8)
+      for banned in ["ExecutionEngine", "MCJIT", "LLJIT", "OrcJIT", "LLVMOrc", "LLVMCreateJIT", "LLVMLinkInInterpreter"] {
+        #expect(!text.contains(banned), "\(url.lastPathComponent) mentions \(banned)")
+      }
+      checked += 1
+    }
+    #expect(checked > 20)
+  }
+}
