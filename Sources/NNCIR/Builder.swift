@@ -57,7 +57,14 @@ public struct FunctionBuilder {
     var regions: [Block] = []
     for k in 0..<2 {
       blocks.append(Block())
-      let yielded = k == 0 ? try then(&self) : try otherwise(&self)
+      let yielded: [Value]
+      do {
+        yielded = k == 0 ? try then(&self) : try otherwise(&self)
+      } catch {
+        // Close the region so the builder stays usable after a failed cond.
+        blocks.removeLast()
+        throw error
+      }
       var region = blocks.removeLast()
       region.terminator = yielded
       regions.append(region)

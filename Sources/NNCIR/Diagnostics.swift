@@ -17,7 +17,10 @@ public struct Diagnostic: Error, Equatable, Sendable, CustomStringConvertible {
   /// The one-line form followed by the offending source line and a caret under the column.
   public func rendered(source: [UInt8]?) -> String {
     guard let source, let line = Diagnostic.line(pos.line, of: source) else { return description }
-    let caretPad = String(repeating: " ", count: max(0, min(pos.column - 1, line.count)))
+    // Columns count bytes; pad with one space per character before the column (a tab for a tab)
+    // so the caret lines up under multi-byte characters and tabs too.
+    let before = String(decoding: Array(line.utf8).prefix(max(0, pos.column - 1)), as: UTF8.self)
+    let caretPad = String(before.map { $0 == "\t" ? "\t" : " " })
     return description + "\n" + line + "\n" + caretPad + "^"
   }
 
@@ -57,6 +60,8 @@ public func quoteString(_ s: String) -> String {
 
 /// Shortest text that reads back to the same value of `dtype` (f32 printed as Float).
 public func formatFloat(_ v: Double, _ dtype: DType) -> String {
+  // Swift prints every NaN as "nan"; keep the sign so the value reads back bit for bit.
+  if v.isNaN { return v.sign == .minus ? "-nan" : "nan" }
   let s = dtype == .f32 ? Float(v).description : v.description
   if s.contains(".") || s.contains("e") || s.contains("n") { return s }
   return s + ".0"

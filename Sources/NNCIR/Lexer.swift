@@ -162,10 +162,10 @@ struct Lexer {
     }
     let text = String(decoding: bytes[start..<i], as: UTF8.self)
     if isFloat {
-      guard let v = Double(text), v.isFinite else { throw Diagnostic(p, "number \(text) is out of range") }
+      guard let v = Double(text), v.isFinite else { throw Diagnostic(p, "number \(text) does not fit f64") }
       return Token(kind: .float(v), pos: p, text: text)
     }
-    guard let v = Int(text) else { throw Diagnostic(p, "integer \(text) is out of range") }
+    guard let v = Int(text) else { throw Diagnostic(p, "integer \(text) does not fit in 64 bits") }
     return Token(kind: .int(v), pos: p, text: text)
   }
 
@@ -177,6 +177,8 @@ struct Lexer {
       i += 1
       if c == UInt8(ascii: "\"") { break }
       if c == UInt8(ascii: "\\") {
+        // Escape errors point at the backslash.
+        let escape = SourcePos(file: file, line: line, column: i - lineStart)
         guard let e = peekByte() else { throw Diagnostic(p, "unterminated string") }
         i += 1
         switch e {
@@ -184,18 +186,19 @@ struct Lexer {
         case UInt8(ascii: "t"): out.append(0x09)
         case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(e)
         case UInt8(ascii: "u"):
-          guard peekByte() == UInt8(ascii: "{") else { throw Diagnostic(pos, "expected '{' after \\u") }
+          guard peekByte() == UInt8(ascii: "{") else { throw Diagnostic(escape, "expected '{' after \\u") }
           i += 1
           let s = i
           while let h = peekByte(), h != UInt8(ascii: "}"), i - s < 8 { i += 1 }
           guard peekByte() == UInt8(ascii: "}"),
             let v = UInt32(String(decoding: bytes[s..<i], as: UTF8.self), radix: 16),
             let scalar = Unicode.Scalar(v)
-          else { throw Diagnostic(pos, "bad \\u{...} escape") }
+          else { throw Diagnostic(escape, "bad \\u{...} escape") }
           i += 1
           out.append(contentsOf: Array(String(Character(scalar)).utf8))
         default:
-          throw Diagnostic(pos, "unknown escape '\\\(Character(Unicode.Scalar(e)))'")
+          let shown = e < 0x80 && e >= 0x20 ? "'\\\(Character(Unicode.Scalar(e)))'" : "'\\' before byte 0x" + String(e, radix: 16)
+          throw Diagnostic(escape, "unknown escape \(shown)")
         }
       } else {
         out.append(c)

@@ -68,6 +68,18 @@ public enum ConstantData: Hashable, Sendable {
     case .bools(let v): return v.count
     }
   }
+
+  /// Floats compare bit for bit, as a compiler must: `nan` equals itself (so a parsed graph
+  /// equals its printed form) and `-0.0` differs from `0.0` (so CSE cannot merge them).
+  /// The synthesized hash stays consistent: equal bit patterns hash equally.
+  public static func == (a: ConstantData, b: ConstantData) -> Bool {
+    switch (a, b) {
+    case (.floats(let x), .floats(let y)): return x.map(\.bitPattern) == y.map(\.bitPattern)
+    case (.ints(let x), .ints(let y)): return x == y
+    case (.bools(let x), .bools(let y)): return x == y
+    case (.floats, _), (.ints, _), (.bools, _): return false
+    }
+  }
 }
 
 /// A literal tensor. `data` holds one element (a splat over the whole shape) or all of them.
@@ -92,12 +104,16 @@ public struct Constant: Hashable, Sendable {
 }
 
 extension ConstantData {
-  /// One value of `dtype` made from a Double (ints truncate; f32 rounds to Float; bool is != 0).
+  /// One value of `dtype` made from a Double (ints truncate and clamp to the dtype's range; f32
+  /// rounds to Float; bool is != 0).
   public static func of(_ value: Double, _ dtype: DType) -> ConstantData {
     switch dtype {
     case .f32: return .floats([Double(Float(value))])
     case .f64: return .floats([value])
-    case .i32, .i64:
+    case .i32:
+      let clamped = value.isNaN ? 0 : Swift.max(Swift.min(value, Double(Int32.max)), Double(Int32.min))
+      return .ints([Int64(clamped)])
+    case .i64:
       let clamped = value.isNaN ? 0 : Swift.max(Swift.min(value, 9.2e18), -9.2e18)
       return .ints([Int64(clamped)])
     case .bool: return .bools([value != 0])
@@ -173,5 +189,37 @@ extension Op {
     case .slice(let start, let end, let step): return .slice(start: start, end: end.map { $0.resolved(b) }, step: step)
     default: return self
     }
+  }
+}
+
+extension Op {
+  /// Synthesized equality except that the `pad` value compares bit for bit, like constants.
+  public static func == (a: Op, b: Op) -> Bool {
+    switch a {
+    case .constant(let x): if case .constant(let y) = b { return x == y }
+    case .unary(let x): if case .unary(let y) = b { return x == y }
+    case .binary(let x): if case .binary(let y) = b { return x == y }
+    case .compare(let x): if case .compare(let y) = b { return x == y }
+    case .select: if case .select = b { return true }
+    case .cast(let x): if case .cast(let y) = b { return x == y }
+    case .reduce(let k, let ax, let kd):
+      if case .reduce(let k2, let ax2, let kd2) = b { return k == k2 && ax == ax2 && kd == kd2 }
+    case .argReduce(let k, let ax, let kd):
+      if case .argReduce(let k2, let ax2, let kd2) = b { return k == k2 && ax == ax2 && kd == kd2 }
+    case .reshape(let x): if case .reshape(let y) = b { return x == y }
+    case .permute(let x): if case .permute(let y) = b { return x == y }
+    case .expand(let x): if case .expand(let y) = b { return x == y }
+    case .slice(let s, let e, let st):
+      if case .slice(let s2, let e2, let st2) = b { return s == s2 && e == e2 && st == st2 }
+    case .pad(let lo, let hi, let v):
+      if case .pad(let lo2, let hi2, let v2) = b { return lo == lo2 && hi == hi2 && v.bitPattern == v2.bitPattern }
+    case .concat(let x): if case .concat(let y) = b { return x == y }
+    case .matmul: if case .matmul = b { return true }
+    case .conv2d(let x): if case .conv2d(let y) = b { return x == y }
+    case .pool2d(let k, let x): if case .pool2d(let k2, let y) = b { return k == k2 && x == y }
+    case .cond: if case .cond = b { return true }
+    case .guardTrue(let x): if case .guardTrue(let y) = b { return x == y }
+    }
+    return false
   }
 }

@@ -94,14 +94,15 @@ struct Parser {
     }
     var graph = Graph()
     var seen: [String: SourcePos] = [:]
-    while tok.kind != .eof {
+    // A file holds one or more functions.
+    repeat {
       let f = try parseFunction()
       if let first = seen[f.name] {
         throw Diagnostic(f.textPos!, "redefinition of function @\(f.name) (first defined at \(first.line):\(first.column))")
       }
       seen[f.name] = f.textPos
       graph.functions.append(f)
-    }
+    } while tok.kind != .eof
     return graph
   }
 
@@ -192,6 +193,7 @@ struct Parser {
   // MARK: - types
 
   mutating func parseType() throws(Diagnostic) -> TensorType {
+    let start = tok.pos
     guard case .ident(let name) = tok.kind else { throw unexpected("a type like f32[3,4]") }
     guard let dtype = DType(rawValue: name) else {
       throw error("unknown dtype '\(name)' (expected one of \(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -208,14 +210,16 @@ struct Parser {
       }
     }
     try expectPunct("]")
-    return TensorType(dtype, dims)
+    let t = TensorType(dtype, dims)
+    guard t.isWithinLimits else { throw Diagnostic(start, "type \(t) has more than 2^48 elements") }
+    return t
   }
 
   mutating func parseDim() throws(Diagnostic) -> Dim {
     switch tok.kind {
     case .int(let v):
       guard v >= 0 else { throw error("dims must not be negative: \(v)") }
-      guard v <= ShapeMath.maxElements else { throw error("dim \(v) is too large") }
+      guard v <= ShapeMath.maxElements else { throw error("dim \(v) is larger than 2^48") }
       try advance()
       return .int(v)
     case .ident(let s):
@@ -274,7 +278,7 @@ struct Parser {
         let kpos = tok.pos
         try advance()
         try advance()
-        if attrs[key] != nil { throw Diagnostic(kpos, "attribute '\(key)' given twice") }
+        if attrs[key] != nil { throw Diagnostic(kpos, "\(mnemonic): attribute '\(key)' given twice") }
         attrs[key] = try parseAttribute()
         attrPos[key] = kpos
       }
@@ -433,10 +437,12 @@ struct Parser {
       case (.f32, .int(let v)), (.f64, .int(let v)):
         floats.append(type.dtype == .f32 ? Double(Float(v)) : Double(v))
       case (.f32, .float(let v)):
-        guard v.isNaN || v.isInfinite || Float(v).isFinite else {
+        // Round the text once, straight to Float: text -> Double -> Float can round twice.
+        let f = v.isNaN || v.isInfinite ? Float(v) : Float(t.text) ?? Float(v)
+        guard v.isNaN || v.isInfinite || f.isFinite else {
           throw Diagnostic(t.pos, "\(t.text) does not fit f32")
         }
-        floats.append(Double(Float(v)))
+        floats.append(Double(f))
       case (.f64, .float(let v)):
         floats.append(v)
       case (.f32, .ident(let s)), (.f64, .ident(let s)):

@@ -9,9 +9,13 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String { message }
 }
 
-/// Overflow-checked size arithmetic for shape rules.
-private func checked(_ r: (partialValue: Int, overflow: Bool)) throws(ShapeError) -> Int {
-  if r.overflow || abs(r.partialValue) > ShapeMath.maxElements { throw ShapeError("size overflow") }
+/// Overflow-checked size arithmetic for shape rules: `what` names the size in the message.
+private func checked(
+  _ r: (partialValue: Int, overflow: Bool), _ what: @autoclosure () -> String
+) throws(ShapeError) -> Int {
+  if r.overflow || r.partialValue.magnitude > UInt(ShapeMath.maxElements) {
+    throw ShapeError("\(what()) is larger than 2^48")
+  }
   return r.partialValue
 }
 
@@ -38,8 +42,16 @@ extension Op {
   }
 
   /// The result types for operands of `operands` types. Not for `cond`, whose results are
-  /// declared.
+  /// declared. Every result stays within `ShapeMath.maxElements`, as the parser demands of types.
   public func resultTypes(for operands: [TensorType]) throws(ShapeError) -> [TensorType] {
+    let results = try uncheckedResultTypes(for: operands)
+    for t in results where !t.isWithinLimits {
+      throw ShapeError("result \(t) exceeds the size limit of 2^48")
+    }
+    return results
+  }
+
+  private func uncheckedResultTypes(for operands: [TensorType]) throws(ShapeError) -> [TensorType] {
     guard arity.admits(operands.count) else {
       throw ShapeError("expects \(arity), got \(operands.count)")
     }
@@ -93,11 +105,18 @@ extension Op {
       if keep { shape[axis] = 1 } else { shape.remove(at: axis) }
       return [TensorType(.i64, shape)]
     case .reshape(let target):
+      try Op.checkRank(target)
       if let bad = target.first(where: { ($0.value ?? 0) < 0 }) {
         throw ShapeError("negative dim \(bad) in shape \(Attribute.dims(target))")
       }
       guard try Op.sameVolume(x.shape, target) else {
-        throw ShapeError("cannot reshape \(x) to \(Attribute.dims(target)): element counts differ")
+        var counts = ""
+        if let a = x.staticShape.flatMap(ShapeMath.elementCount),
+          let b = TensorType(x.dtype, target).staticShape.flatMap(ShapeMath.elementCount)
+        {
+          counts = " (\(a) vs \(b))"
+        }
+        throw ShapeError("cannot reshape \(x) to \(Attribute.dims(target)): element counts differ\(counts)")
       }
       return [x.with(shape: target)]
     case .permute(let perm):
@@ -107,6 +126,7 @@ extension Op {
       return [x.with(shape: perm.map { x.shape[$0] })]
     case .expand(let target):
       guard target.count >= x.rank else { throw ShapeError("cannot expand \(x) to fewer dims \(Attribute.dims(target))") }
+      try Op.checkRank(target)
       if let bad = target.first(where: { ($0.value ?? 0) < 0 }) {
         throw ShapeError("negative dim \(bad) in shape \(Attribute.dims(target))")
       }
@@ -151,7 +171,8 @@ extension Op {
         guard let n = x.shape[i].value else {
           throw ShapeError("axis \(i) of \(x) is symbolic and cannot be padded")
         }
-        shape.append(.int(try checked(n.addingReportingOverflow(try checked(lo[i].addingReportingOverflow(hi[i]))))))
+        let what = "padded axis \(i) of \(x)"
+        shape.append(.int(try checked(n.addingReportingOverflow(try checked(lo[i].addingReportingOverflow(hi[i]), what)), what)))
       }
       return [x.with(shape: shape)]
     case .concat(let axis):
@@ -165,7 +186,7 @@ extension Op {
         guard let a = total.value, let b = t.shape[axis].value else {
           throw ShapeError("axis \(axis) is symbolic in \(list(operands))")
         }
-        total = .int(try checked(a.addingReportingOverflow(b)))
+        total = .int(try checked(a.addingReportingOverflow(b), "concatenated axis \(axis)"))
       }
       var shape = x.shape
       shape[axis] = total
@@ -191,8 +212,12 @@ extension Op {
         throw ShapeError("channel dims must be known: \(input), \(w)")
       }
       let (perGroup, overflow) = wc.multipliedReportingOverflow(by: attrs.groups)
-      guard !overflow, c == perGroup, o % attrs.groups == 0 else {
-        throw ShapeError("channels do not match groups=\(attrs.groups): input \(input), weight \(w)")
+      guard !overflow, c == perGroup else {
+        throw ShapeError(
+          "input \(input) has \(c) channels, weight \(w) with groups=\(attrs.groups) needs \(overflow ? "more" : String(perGroup))")
+      }
+      guard o % attrs.groups == 0 else {
+        throw ShapeError("weight \(w) has \(o) output channels, not divisible by groups=\(attrs.groups)")
       }
       let spatial = try Op.windowOutput(
         input, kernel: [w.shape[2], w.shape[3]], stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation)
@@ -227,12 +252,36 @@ extension Op {
     case .bools: kindOK = c.type.dtype == .bool
     }
     guard kindOK else { throw ShapeError("literal does not fit type \(c.type)") }
-    if c.data.count == 1 { return }
+    if c.data.count == 1 { return try checkValues(c) }
     guard let s = c.type.staticShape else {
       throw ShapeError("a dense literal needs a static shape, got \(c.type)")
     }
     guard let n = ShapeMath.elementCount(s), n == c.data.count else {
       throw ShapeError("literal has \(c.data.count) elements, type \(c.type) needs \(ShapeMath.elementCount(s).map(String.init) ?? "too many")")
+    }
+    try checkValues(c)
+  }
+
+  /// The values the parser accepts for the dtype: i32 in range, f32 already rounded to Float
+  /// (so that printing and parsing give the same graph).
+  static func checkValues(_ c: Constant) throws(ShapeError) {
+    switch (c.type.dtype, c.data) {
+    case (.i32, .ints(let v)):
+      if let bad = v.first(where: { Int32(exactly: $0) == nil }) { throw ShapeError("\(bad) does not fit i32") }
+    case (.f32, .floats(let v)):
+      if let bad = v.first(where: { !$0.isNaN && Double(Float($0)) != $0 }) {
+        throw ShapeError("\(bad) is not an f32 value (round it to Float)")
+      }
+    default:
+      break
+    }
+  }
+
+  /// The parser reads types of rank up to `Parser.maxRank`; a result must not pass it, or the
+  /// printed text would not read back.
+  static func checkRank(_ shape: [Dim]) throws(ShapeError) {
+    guard shape.count <= Parser.maxRank else {
+      throw ShapeError("rank \(shape.count) is more than \(Parser.maxRank)")
     }
   }
 
@@ -261,8 +310,10 @@ extension Op {
       guard let n = x.shape[2 + i].value, let k = kernel[i].value else {
         throw ShapeError("spatial dims must be known: \(x)")
       }
-      let padded = try checked(n.addingReportingOverflow(try checked(padding[i].multipliedReportingOverflow(by: 2))))
-      let span = try checked(try checked(dilation[i].multipliedReportingOverflow(by: k - 1)).addingReportingOverflow(1))
+      let padded = try checked(
+        n.addingReportingOverflow(try checked(padding[i].multipliedReportingOverflow(by: 2), "padding")), "padded input")
+      let span = try checked(
+        try checked(dilation[i].multipliedReportingOverflow(by: k - 1), "window").addingReportingOverflow(1), "window")
       guard k >= 1, padded >= span else {
         throw ShapeError("window \(k) (dilation \(dilation[i])) is larger than padded input \(padded) in \(x)")
       }
@@ -279,7 +330,7 @@ extension Op {
       var syms: [String] = []
       for d in s {
         switch d {
-        case .int(let v): n = try checked(n.multipliedReportingOverflow(by: v))
+        case .int(let v): n = try checked(n.multipliedReportingOverflow(by: v), "element count of \(Attribute.dims(s))")
         case .sym(let name): syms.append(name)
         }
       }

@@ -111,3 +111,12 @@ extension TensorType {
     TensorType(dtype, shape.map { $0.resolved(bindings) })
   }
 }
+
+extension TensorType {
+  /// True when every known dim and the product of the known dims are at most
+  /// `ShapeMath.maxElements`: the sizes the parser accepts and shape rules may produce.
+  public var isWithinLimits: Bool {
+    let known = shape.compactMap(\.value)
+    return known.allSatisfy { $0 >= 0 && $0 <= ShapeMath.maxElements } && ShapeMath.elementCount(known) != nil
+  }
+}

@@ -92,6 +92,7 @@ private struct FunctionVerifier {
     try block(f.body, expected: f.resultTypes, owner: nil, what: "return")
   }
 
+  /// Checks `b`, whose terminator (`what`: return or yield) must give values of `expected` types.
   mutating func block(_ b: Block, expected: [TensorType], owner: Instruction?, what: String) throws(Diagnostic) {
     for inst in b.instructions { try instruction(inst) }
     let at: Instruction? = b.terminatorPos.map { Instruction(op: .select, operands: [], results: [], textPos: $0) } ?? owner
@@ -124,9 +125,9 @@ private struct FunctionVerifier {
       }
       var declared: [TensorType] = []
       for r in inst.results { declared.append(try typeOf(r, inst)) }
-      for (k, r) in inst.regions.enumerated() {
+      for r in inst.regions {
         scopes.append([])
-        try block(r, expected: declared, owner: inst, what: k == 0 ? "yield of the then region" : "yield of the else region")
+        try block(r, expected: declared, owner: inst, what: "yield")
         scopes.removeLast()
       }
     } else {

@@ -36,7 +36,13 @@ extension Passes {
           guard let t = f.type(of: v) else { break }
           ts.append(t)
         }
-        guard ts.count == inst.results.count else { continue }
+        guard ts.count == first.terminator.count else { continue }
+        guard ts.count == inst.results.count else {
+          // The verifier's message, given here because the results stay untyped otherwise.
+          throw Diagnostic(
+            first.terminatorPos ?? diagnosticPos(inst, in: f),
+            "yield has \(ts.count) value\(ts.count == 1 ? "" : "s"), expected \(inst.results.count)")
+        }
         inferred = ts
       } else {
         do {

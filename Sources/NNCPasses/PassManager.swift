@@ -74,17 +74,20 @@ public struct PassManager {
   public var printAfterAll: Bool
   /// Print the IR after the passes with these names.
   public var printAfter: Set<String>
+  /// How printed IR is written (e.g. without locations).
+  public var printOptions: PrintOptions
   /// Where printed IR goes.
   public var output: (String) -> Void
 
   public init(
     passes: [Pass], verifyEach: Bool = false, printAfterAll: Bool = false, printAfter: Set<String> = [],
-    output: @escaping (String) -> Void = { print($0, terminator: "") }
+    printOptions: PrintOptions = PrintOptions(), output: @escaping (String) -> Void = { print($0, terminator: "") }
   ) {
     self.passes = passes
     self.verifyEach = verifyEach
     self.printAfterAll = printAfterAll
     self.printAfter = printAfter
+    self.printOptions = printOptions
     self.output = output
   }
 
@@ -107,7 +110,7 @@ public struct PassManager {
       }
       if printAfterAll || printAfter.contains(pass.name) {
         let changed = reports.suffix(graph.functions.count).contains { $0.changed }
-        output("// ----- IR after \(pass.name)\(changed ? "" : " (unchanged)") -----\n" + graph.text())
+        output("// ----- IR after \(pass.name)\(changed ? "" : " (unchanged)") -----\n" + graph.text(printOptions))
       }
     }
     return reports

@@ -85,7 +85,8 @@ struct Dump: ParsableCommand {
     let pipeline = passes.isEmpty ? [] : try Passes.pipeline(passes)
     let options = PrintOptions(locations: !noLocations)
     let manager = PassManager(
-      passes: pipeline, verifyEach: verifyEach, printAfterAll: printAfterAll, printAfter: Set(printAfter))
+      passes: pipeline, verifyEach: verifyEach, printAfterAll: printAfterAll, printAfter: Set(printAfter),
+      printOptions: options)
     do {
       try manager.run(&graph)
     } catch {

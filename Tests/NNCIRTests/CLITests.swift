@@ -1,0 +1,345 @@
+// End-to-end tests of the `nnc` command-line tool: the built binary runs as a subprocess and its
+// exit status, stdout and stderr are compared with hand-written expectations.
+
+import Foundation
+import NNCIR
+import NNCPasses
+import Testing
+
+/// The built `nnc` executable and a way to run it.
+enum NNCBinary {
+  /// What one run of `nnc` did.
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// The binary: `$NNC_BINARY` if set, else the `nnc` next to the test bundle (SwiftPM puts both in
+  /// `.build/<triple>/debug`), else the newest one under the package's build directories.
+  static let url: URL? = locate()
+
+  private static func isExecutable(_ url: URL) -> Bool {
+    var isDir: ObjCBool = false
+    return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && !isDir.boolValue
+      && FileManager.default.isExecutableFile(atPath: url.path)
+  }
+
+  private static func locate() -> URL? {
+    if let path = ProcessInfo.processInfo.environment["NNC_BINARY"] { return URL(fileURLWithPath: path) }
+    // Places the test bundle may be: argv[0] on Linux, an `.xctest` argument or loaded bundle on
+    // macOS (`.../debug/nncPackageTests.xctest/Contents/MacOS/...`).
+    var starts: [URL] = CommandLine.arguments.prefix(1).map { URL(fileURLWithPath: $0) }
+    starts += CommandLine.arguments.filter { $0.hasSuffix(".xctest") }.map { URL(fileURLWithPath: $0) }
+    starts += Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map(\.bundleURL)
+    if let exe = Bundle.main.executableURL { starts.append(exe) }
+    for start in starts {
+      var dir = start.resolvingSymlinksInPath().deletingLastPathComponent()
+      for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("nnc")
+        if isExecutable(candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+      }
+    }
+    // Last resort: the newest `nnc` in any build directory of the package.
+    let root = Golden.packageRoot
+    let fm = FileManager.default
+    var found: [(URL, Date)] = []
+    for build in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] where build.hasPrefix(".build") {
+      let base = root.appendingPathComponent(build)
+      let triples = ((try? fm.contentsOfDirectory(atPath: base.path)) ?? []).map { base.appendingPathComponent($0) }
+      for dir in [base] + triples {
+        let candidate = dir.appendingPathComponent("debug/nnc")
+        if isExecutable(candidate),
+          let date = (try? fm.attributesOfItem(atPath: candidate.path))?[.modificationDate] as? Date
+        {
+          found.append((candidate, date))
+        }
+      }
+    }
+    return found.max { $0.1 < $1.1 }?.0
+  }
+
+  /// Runs `nnc arguments` in `directory` with `stdin` as its standard input.
+  static func run(_ arguments: [String], stdin: String? = nil, in directory: URL = Golden.packageRoot) throws -> Result {
+    let binary = try #require(url, "the nnc executable was not found next to the test bundle; set NNC_BINARY")
+    let fm = FileManager.default
+    let scratch = fm.temporaryDirectory.appendingPathComponent("nnc-cli-\(UUID().uuidString)")
+    try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? fm.removeItem(at: scratch) }
+    // Files rather than pipes: nothing can block on a full pipe buffer.
+    let outURL = scratch.appendingPathComponent("stdout")
+    let errURL = scratch.appendingPathComponent("stderr")
+    let inURL = scratch.appendingPathComponent("stdin")
+    for u in [outURL, errURL] { _ = fm.createFile(atPath: u.path, contents: nil) }
+    _ = fm.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+    let input = try FileHandle(forReadingFrom: inURL)
+    defer {
+      try? out.close()
+      try? err.close()
+      try? input.close()
+    }
+
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus,
+      stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+  }
+}
+
+/// A scratch directory holding files that a test writes, removed at the end of the test.
+private struct ScratchDirectory: ~Copyable {
+  let url: URL
+
+  init() throws {
+    url = FileManager.default.temporaryDirectory.appendingPathComponent("nnc-cli-input-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  }
+
+  /// Writes `text` to `name` in the directory.
+  func write(_ name: String, _ text: String) throws {
+    try text.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8)
+  }
+
+  deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+@Suite struct CLITests {
+  /// The canonical text of the select_branch sample, written out by hand.
+  static let selectBranch = """
+    swiftgraph 1
+
+    func @select_branch(%x: f32[3,4], %z: f32[], %w1: f32[4,5], %w2: f32[4,5]) -> f32[3,5] {
+      %0 = const 0.0 : f32[]
+      %1 = lt %z, %0 : bool[]
+      %2 = cond %1 -> f32[3,5] {
+        %3 = matmul %x, %w1 : f32[3,5]
+        yield %3
+      } else {
+        %4 = matmul %x, %w2 : f32[3,5]
+        yield %4
+      }
+      return %2
+    }
+
+    """
+
+  static let badMatmul = """
+    swiftgraph 1
+    func @f(%a: f32[3,4], %b: f32[5,6]) -> f32[3,6] {
+      %0 = matmul %a, %b
+      return %0
+    }
+
+    """
+
+  /// Names in any spelling, a duplicate, an unused value and a location.
+  static let messy = """
+    swiftgraph 1
+    func @f(%x: f32[N,2]) -> f32[N,2] {
+      %foo = exp %x loc("m.swift":3)
+      %bar = exp %x
+      %a1 = add %foo, %bar
+      %unused = neg %a1
+      return %a1
+    }
+
+    """
+
+  @Test func dumpPrintsASampleCanonically() throws {
+    let r = try NNCBinary.run(["dump", "Samples/models/select_branch.swiftgraph"])
+    #expect(r.status == 0)
+    #expect(r.stderr == "")
+    #expect(r.stdout == Self.selectBranch)
+  }
+
+  @Test func badFileGivesOneLocatedErrorWithSourceLineAndCaret() throws {
+    let dir = try ScratchDirectory()
+    try dir.write("bad.swiftgraph", Self.badMatmul)
+    let r = try NNCBinary.run(["dump", "bad.swiftgraph"], in: dir.url)
+    #expect(r.status == 1)
+    #expect(r.stdout == "")
+    #expect(
+      r.stderr == """
+        bad.swiftgraph:3:8: error: matmul: inner dims differ: f32[3,4] x f32[5,6]
+          %0 = matmul %a, %b
+               ^
+
+        """)
+    #expect(r.stderr.components(separatedBy: "error:").count == 2)
+
+    let v = try NNCBinary.run(["verify", dir.url.appendingPathComponent("bad.swiftgraph").path])
+    #expect(v.status == 1)
+    #expect(v.stderr.hasPrefix(dir.url.appendingPathComponent("bad.swiftgraph").path + ":3:8: error: matmul: inner dims differ"))
+  }
+
+  /// Columns count bytes; the caret must still sit under the column when tabs or multi-byte
+  /// characters come before it.
+  @Test func caretLinesUpAfterTabsAndNonASCII() throws {
+    let dir = try ScratchDirectory()
+    try dir.write("tab.swiftgraph", "swiftgraph 1\nfunc @f(%a: f32[3,4], %b: f32[5,6]) -> f32[3,6] {\n\t%0 = matmul %a, %b\n  return %0\n}\n")
+    let t = try NNCBinary.run(["verify", "tab.swiftgraph"], in: dir.url)
+    #expect(t.stderr == "tab.swiftgraph:3:7: error: matmul: inner dims differ: f32[3,4] x f32[5,6]\n\t%0 = matmul %a, %b\n\t     ^\n")
+
+    try dir.write("utf8.swiftgraph", "swiftgraph 1\nfunc @f(%a: f32[2]) -> f32[2] {\n  %0 = neg %a loc(\"é.swift\":1) foo=1\n  return %0\n}\n")
+    let u = try NNCBinary.run(["verify", "utf8.swiftgraph"], in: dir.url)
+    #expect(u.status == 1)
+    // "é" is two bytes: column 33, but the caret goes under the 32nd character.
+    #expect(u.stderr.hasPrefix("utf8.swiftgraph:3:33: error: "))
+    #expect(u.stderr.hasSuffix("\n  %0 = neg %a loc(\"é.swift\":1) foo=1\n" + String(repeating: " ", count: 31) + "^\n"))
+  }
+
+  @Test func missingFile() throws {
+    let r = try NNCBinary.run(["dump", "no/such/file.swiftgraph"])
+    #expect(r.status == 1)
+    #expect(r.stdout == "")
+    #expect(r.stderr == "no/such/file.swiftgraph: error: no such file\n")
+  }
+
+  @Test func directoryAsInput() throws {
+    let r = try NNCBinary.run(["verify", "Samples/models"])
+    #expect(r.status == 1)
+    #expect(r.stdout == "")
+    #expect(r.stderr.hasPrefix("Samples/models: error: "))
+    #expect(r.stderr.filter { $0 == "\n" }.count == 1, "one line: \(r.stderr)")
+  }
+
+  @Test func readsStandardInputForDash() throws {
+    let r = try NNCBinary.run(["dump", "-", "--passes=cse,dce"], stdin: Self.messy)
+    #expect(r.status == 0)
+    #expect(r.stderr == "")
+    #expect(
+      r.stdout == """
+        swiftgraph 1
+
+        func @f(%x: f32[N,2]) -> f32[N,2] {
+          %0 = exp %x : f32[N,2] loc("m.swift":3)
+          %1 = add %0, %0 : f32[N,2]
+          return %1
+        }
+
+        """)
+
+    let bad = try NNCBinary.run(["verify", "-"], stdin: Self.badMatmul)
+    #expect(bad.status == 1)
+    #expect(bad.stderr.hasPrefix("<stdin>:3:8: error: matmul: inner dims differ: f32[3,4] x f32[5,6]\n"))
+  }
+
+  @Test func verifyPrintsNothingOnSuccess() throws {
+    for sample in ["select_branch", "mlp", "lenet"] {
+      let r = try NNCBinary.run(["verify", "Samples/models/\(sample).swiftgraph"])
+      #expect(r.status == 0, "\(sample): \(r.stderr)")
+      #expect(r.stdout == "" && r.stderr == "", "\(sample)")
+    }
+  }
+
+  @Test func unknownPassIsRejectedListingTheKnownOnes() throws {
+    let r = try NNCBinary.run(["dump", "Samples/models/mlp.swiftgraph", "--passes=cse,nope"])
+    #expect(r.status != 0)
+    #expect(r.stdout == "")
+    #expect(r.stderr.contains("unknown pass 'nope' (known passes: infer-shapes, cse, dce)"))
+
+    let p = try NNCBinary.run(["dump", "Samples/models/mlp.swiftgraph", "--print-after=nope"])
+    #expect(p.status != 0)
+    #expect(p.stderr.contains("unknown pass 'nope' (known passes: infer-shapes, cse, dce)"))
+  }
+
+  @Test func printAfterAllShowsEveryPass() throws {
+    let dir = try ScratchDirectory()
+    try dir.write("m.swiftgraph", Self.messy)
+    let r = try NNCBinary.run(["dump", "m.swiftgraph", "--passes=cse,dce", "--print-after-all", "--no-locations"], in: dir.url)
+    #expect(r.status == 0)
+    #expect(r.stderr == "")
+    #expect(
+      r.stdout == """
+        // ----- IR after cse -----
+        swiftgraph 1
+
+        func @f(%x: f32[N,2]) -> f32[N,2] {
+          %0 = exp %x : f32[N,2]
+          %1 = add %0, %0 : f32[N,2]
+          %2 = neg %1 : f32[N,2]
+          return %1
+        }
+        // ----- IR after dce -----
+        swiftgraph 1
+
+        func @f(%x: f32[N,2]) -> f32[N,2] {
+          %0 = exp %x : f32[N,2]
+          %1 = add %0, %0 : f32[N,2]
+          return %1
+        }
+        swiftgraph 1
+
+        func @f(%x: f32[N,2]) -> f32[N,2] {
+          %0 = exp %x : f32[N,2]
+          %1 = add %0, %0 : f32[N,2]
+          return %1
+        }
+
+        """)
+  }
+
+  @Test func helpMentionsEveryCommandAndFlag() throws {
+    let top = try NNCBinary.run(["--help"])
+    #expect(top.status == 0)
+    for word in ["dump", "verify", "passes", "--help"] {
+      #expect(top.stdout.contains(word), "nnc --help does not mention \(word)")
+    }
+    let dump = try NNCBinary.run(["dump", "--help"])
+    #expect(dump.status == 0)
+    for flag in ["<file>", "'-'", "--passes", "--print-after-all", "--print-after <pass>", "--verify-each", "--no-locations", "--help"] {
+      #expect(dump.stdout.contains(flag), "nnc dump --help does not mention \(flag)")
+    }
+    let verify = try NNCBinary.run(["verify", "--help"])
+    #expect(verify.status == 0)
+    #expect(verify.stdout.contains("<file>") && verify.stdout.contains("--help"))
+    #expect(!verify.stdout.contains("--passes"))
+  }
+
+  @Test func passesListsEveryPassWithItsSummary() throws {
+    let r = try NNCBinary.run(["passes"])
+    #expect(r.status == 0)
+    let lines = FileCheck.lines(r.stdout)
+    #expect(lines.count == 3)
+    for (line, name) in zip(lines, ["infer-shapes", "cse", "dce"]) {
+      #expect(line.hasPrefix(name + " "), "\(line)")
+      #expect(line.dropFirst(name.count).trimmingCharacters(in: .whitespaces).count > 10, "no summary: \(line)")
+    }
+  }
+
+  /// The golden tests run the CLI's pipeline in-process; every RUN line must give the same
+  /// stdout (or, for a failing run, stderr and exit status 1) through the real binary.
+  @Test("golden RUN lines agree with the binary", arguments: Golden.fileNames())
+  func goldenRunsMatchTheBinary(_ name: String) throws {
+    let url = Golden.directory.appendingPathComponent(name)
+    let spec = try GoldenSpec.parse(try String(contentsOf: url, encoding: .utf8))
+    for run in spec.runs {
+      let invocation = try GoldenInvocation(run.arguments, line: run.line)
+      var args = run.arguments.map { $0 == "%s" ? Golden.displayPath(url) : $0 }
+      if invocation.input == "%s" && !run.arguments.contains("%s") { args.insert(Golden.displayPath(url), at: 1) }
+      let r = try NNCBinary.run(args)
+      switch try Golden.execute(invocation, goldenFile: url, line: run.line) {
+      case .output(let text):
+        #expect(r.status == 0, "\(name):\(run.line): \(r.stderr)")
+        #expect(r.stdout == text, "\(name):\(run.line)")
+        #expect(r.stderr == "", "\(name):\(run.line)")
+      case .error(_, let rendered):
+        #expect(r.status == 1, "\(name):\(run.line)")
+        #expect(r.stdout == "", "\(name):\(run.line)")
+        #expect(r.stderr == rendered + "\n", "\(name):\(run.line)")
+      }
+    }
+  }
+}

@@ -1,0 +1,451 @@
+// A seeded generator of random well-typed graphs, built with `FunctionBuilder`: the input of the
+// round-trip and mutation tests, and of differential tests of the interpreter against compiled
+// code. The same seed gives the same graph on every platform.
+
+import NNCIR
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seedable PRNG with a fixed, portable sequence.
+struct SplitMix64 {
+  private(set) var state: UInt64
+
+  init(seed: UInt64) { state = seed }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// Uniform in `range` (the modulo bias is negligible for test-sized ranges).
+  mutating func int(_ range: ClosedRange<Int>) -> Int {
+    let span = UInt64(range.upperBound - range.lowerBound) + 1
+    return range.lowerBound + Int(next() % span)
+  }
+
+  mutating func int(_ range: Range<Int>) -> Int { int(range.lowerBound...(range.upperBound - 1)) }
+
+  /// True with probability `p`.
+  mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+
+  mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }
+
+  mutating func shuffle<T>(_ items: inout [T]) {
+    guard items.count > 1 else { return }
+    for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, int(0...i)) }
+  }
+}
+
+/// Random functions and graphs that verify: every op drawn from the whole op set, attributes
+/// chosen to satisfy the shape rules (an attempt the rule rejects is dropped and another
+/// tried), parameters with static dims and symbols, constants with special values, guards and
+/// nested conds, and source locations on some instructions.
+struct RandomGraphGenerator {
+  var rng: SplitMix64
+  /// Ops per block, at most.
+  var maxOps = 14
+  /// Allow inf, nan and -0.0 in float constants and pad values.
+  var specialFloats = true
+  /// How deep conds may nest.
+  var maxDepth = 2
+
+  /// Values visible at the current point, innermost scope last.
+  private var scopes: [[Value]] = []
+  /// Symbols bound by the current function's parameters.
+  private var symbols: [String] = []
+  private var depth = 0
+
+  init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+
+  /// A graph of one to three functions named `f0`, `f1`, ...
+  mutating func graph() -> Graph {
+    var g = Graph()
+    for k in 0..<rng.int(1...3) { g.functions.append(function(name: "f\(k)")) }
+    return g
+  }
+
+  /// One random function named `name`.
+  mutating func function(name: String) -> Function {
+    var b = FunctionBuilder(name: name)
+    scopes = [[]]
+    depth = 0
+    let candidateSymbols = rng.chance(0.5) ? (rng.chance(0.3) ? ["N", "M"] : ["N"]) : []
+    var names = ["x", "y", "w1", "b_2", "in.put", "_t", "h", "k9", "Z"]
+    rng.shuffle(&names)
+    let paramCount = rng.chance(0.05) ? 0 : rng.int(1...4)
+    var bound: [String] = []
+    for k in 0..<paramCount {
+      var t = randomType(symbols: candidateSymbols)
+      // Bind each symbol by the first parameter, so every one is bound.
+      if k == 0 && !candidateSymbols.isEmpty {
+        if t.rank == 0 { t.shape = [.sym(candidateSymbols[0])] }
+        for s in candidateSymbols where !t.symbols.contains(s) { t.shape.append(.sym(s)) }
+      }
+      for s in t.symbols where !bound.contains(s) { bound.append(s) }
+      scopes[0].append(b.parameter(names[k], t))
+    }
+    symbols = bound
+    randomOps(&b, count: rng.int(1...maxOps))
+    var results: [Value] = []
+    if !rng.chance(0.05) {
+      let visible = scopes[0]
+      if !visible.isEmpty {
+        for _ in 0..<rng.int(1...3) {
+          // Prefer late values, so more of the body is live.
+          let lo = max(0, visible.count - 4)
+          results.append(rng.chance(0.7) ? visible[rng.int(lo..<visible.count)] : rng.pick(visible))
+        }
+      }
+    }
+    return b.finish(returning: results)
+  }
+
+  // MARK: - blocks
+
+  private mutating func randomOps(_ b: inout FunctionBuilder, count: Int) {
+    for _ in 0..<count {
+      for _ in 0..<8 {
+        do {
+          try randomOp(&b)
+          break
+        } catch {
+          continue  // the shape rule said no: try another op
+        }
+      }
+    }
+  }
+
+  private enum Kind: CaseIterable {
+    case unary, binary, compare, select, cast, reduce, argReduce, reshape, permute, expand, slice, pad
+    case concat, matmul, conv2d, pool2d, constant, guardTrue, cond
+  }
+
+  private mutating func randomOp(_ b: inout FunctionBuilder) throws(ShapeError) {
+    let kind = rng.pick(Kind.allCases)
+    switch kind {
+    case .unary:
+      let x = try pick(b) { _ in true }
+      let ops = UnaryOp.allCases.filter { $0.accepts(type(b, x).dtype) }
+      guard !ops.isEmpty else { throw ShapeError("no unary op for \(type(b, x))") }
+      try emit(&b, .unary(rng.pick(ops)), [x])
+    case .binary:
+      let x = try pick(b) { _ in true }
+      let ops = BinaryOp.allCases.filter { $0.accepts(type(b, x).dtype) }
+      guard !ops.isEmpty else { throw ShapeError("no binary op for \(type(b, x))") }
+      let y = try partner(&b, for: x, dtype: type(b, x).dtype)
+      try emit(&b, .binary(rng.pick(ops)), rng.chance(0.5) ? [x, y] : [y, x])
+    case .compare:
+      let x = try pick(b) { _ in true }
+      let ops = CompareOp.allCases.filter { $0.accepts(type(b, x).dtype) }
+      let y = try partner(&b, for: x, dtype: type(b, x).dtype)
+      try emit(&b, .compare(rng.pick(ops)), [x, y])
+    case .select:
+      let x = try pick(b) { _ in true }
+      let y = try partner(&b, for: x, dtype: type(b, x).dtype)
+      let c = try partner(&b, for: x, dtype: .bool)
+      try emit(&b, .select, [c, x, y])
+    case .cast:
+      let x = try pick(b) { _ in true }
+      try emit(&b, .cast(to: rng.pick(DType.allCases)), [x])
+    case .reduce:
+      let x = try pick(b) { $0.dtype != .bool }
+      let axes = (0..<type(b, x).rank).filter { _ in rng.chance(0.5) }
+      try emit(&b, .reduce(rng.pick(ReduceOp.allCases), axes: axes, keepDims: rng.chance(0.3)), [x])
+    case .argReduce:
+      let x = try pick(b) { $0.dtype != .bool && $0.rank > 0 }
+      let axis = rng.int(0..<type(b, x).rank)
+      try emit(&b, .argReduce(rng.pick(ArgReduceOp.allCases), axis: axis, keepDims: rng.chance(0.3)), [x])
+    case .reshape:
+      let x = try pick(b) { _ in true }
+      try emit(&b, .reshape(shape: reshapeTarget(type(b, x))), [x])
+    case .permute:
+      let x = try pick(b) { _ in true }
+      var perm = Array(0..<type(b, x).rank)
+      rng.shuffle(&perm)
+      try emit(&b, .permute(perm: perm), [x])
+    case .expand:
+      let x = try pick(b) { _ in true }
+      var target: [Dim] = type(b, x).shape.map { d in
+        d == .int(1) && rng.chance(0.6) ? randomDim(symbols: symbols) : d
+      }
+      for _ in 0..<rng.int(0...2) where target.count < 6 { target.insert(randomDim(symbols: symbols), at: 0) }
+      try emit(&b, .expand(shape: target), [x])
+    case .slice:
+      let x = try pick(b) { _ in true }
+      let t = type(b, x)
+      var start: [Int] = []
+      var end: [Dim] = []
+      var step: [Int] = []
+      for d in t.shape {
+        if let n = d.value {
+          let s = rng.int(0...n)
+          start.append(s)
+          end.append(.int(rng.int(s...n)))
+          step.append(rng.chance(0.5) ? 1 : rng.int(1...3))
+        } else {
+          start.append(0)
+          end.append(d)
+          step.append(1)
+        }
+      }
+      try emit(&b, .slice(start: start, end: end, step: step), [x])
+    case .pad:
+      let x = try pick(b) { _ in true }
+      let t = type(b, x)
+      let low = t.shape.map { $0.value == nil ? 0 : rng.int(0...2) }
+      let high = t.shape.map { $0.value == nil ? 0 : rng.int(0...2) }
+      try emit(&b, .pad(low: low, high: high, value: padValue(t.dtype)), [x])
+    case .concat:
+      let x = try pick(b) { $0.rank > 0 }
+      let t = type(b, x)
+      let axes = (0..<t.rank).filter { t.shape[$0].value != nil }
+      guard let axis = axes.isEmpty ? nil : rng.pick(axes) else { throw ShapeError("no static axis in \(t)") }
+      var operands = [x]
+      for _ in 0..<rng.int(0...2) {
+        if rng.chance(0.3) {
+          operands.append(x)
+        } else {
+          var shape = t.shape
+          shape[axis] = .int(rng.int(0...3))
+          operands.append(try constant(&b, TensorType(t.dtype, shape)))
+        }
+      }
+      rng.shuffle(&operands)
+      try emit(&b, .concat(axis: axis), operands)
+    case .matmul:
+      let x = try pick(b) { $0.dtype.isNumeric && $0.rank >= 2 }
+      let t = type(b, x)
+      let k = t.shape[t.rank - 1]
+      let fits = visible.filter {
+        let u = type(b, $0)
+        return u.dtype == t.dtype && u.rank >= 2 && u.shape[u.rank - 2] == k
+      }
+      let y: Value
+      if !fits.isEmpty && rng.chance(0.5) {
+        y = rng.pick(fits)
+      } else {
+        var shape: [Dim] = [k, randomDim(symbols: symbols)]
+        if rng.chance(0.3) { shape = Array(t.shape.dropLast(2).suffix(1)) + shape }
+        y = try constant(&b, TensorType(t.dtype, shape))
+      }
+      try emit(&b, .matmul, [x, y])
+    case .conv2d:
+      let x = try pick(b) { t in
+        t.dtype.isFloat && t.rank == 4 && t.shape[1...].allSatisfy { ($0.value ?? 0) >= 1 }
+      }
+      let t = type(b, x)
+      guard let c = t.shape[1].value else { throw ShapeError("channels unknown") }
+      let groups = rng.pick((1...c).filter { c % $0 == 0 })
+      let attrs = Conv2DAttrs(
+        stride: [rng.int(1...2), rng.int(1...2)], padding: [rng.int(0...1), rng.int(0...1)],
+        dilation: [rng.int(1...2), rng.int(1...2)], groups: groups)
+      let w = try constant(
+        &b, TensorType(t.dtype, [.int(groups * rng.int(1...2)), .int(c / groups), .int(rng.int(1...3)), .int(rng.int(1...3))]))
+      try emit(&b, .conv2d(attrs), [x, w])
+    case .pool2d:
+      let x = try pick(b) { t in t.dtype.isFloat && t.rank == 4 && t.shape[2...].allSatisfy { $0.value != nil } }
+      let kernel = [rng.int(1...3), rng.int(1...3)]
+      let attrs = Pool2DAttrs(
+        kernel: kernel, stride: rng.chance(0.5) ? nil : [rng.int(1...3), rng.int(1...3)],
+        padding: kernel.map { rng.int(0...($0 / 2)) })
+      try emit(&b, .pool2d(rng.pick(PoolOp.allCases), attrs), [x])
+    case .constant:
+      _ = try constant(&b, randomType(symbols: symbols))
+    case .guardTrue:
+      let p = try boolScalar(&b)
+      try emit(&b, .guardTrue(message: rng.pick(Self.messages)), [p])
+    case .cond:
+      guard depth < maxDepth else { throw ShapeError("nested deep enough") }
+      try cond(&b)
+    }
+  }
+
+  /// A cond yielding values of the types of up to two visible values, each region computing
+  /// some of its own.
+  private mutating func cond(_ b: inout FunctionBuilder) throws(ShapeError) {
+    let p = try boolScalar(&b)
+    let outer = visible
+    let resultTypes: [TensorType] = outer.isEmpty ? [] : (0..<rng.int(0...2)).map { _ in type(b, rng.pick(outer)) }
+    // The closures run while `b` is borrowed by `cond`, so they work on the builder they are
+    // given; they never throw, so each region is always closed.
+    let results = try b.cond(
+      p, resultTypes: resultTypes, loc: location(),
+      then: { (inner: inout FunctionBuilder) throws(ShapeError) -> [Value] in
+        self.region(&inner, yielding: resultTypes)
+      },
+      else: { (inner: inout FunctionBuilder) throws(ShapeError) -> [Value] in
+        self.region(&inner, yielding: resultTypes)
+      })
+    scopes[scopes.count - 1] += results
+  }
+
+  private mutating func region(_ b: inout FunctionBuilder, yielding types: [TensorType]) -> [Value] {
+    scopes.append([])
+    depth += 1
+    defer {
+      depth -= 1
+      scopes.removeLast()
+    }
+    randomOps(&b, count: rng.int(0...4))
+    var out: [Value] = []
+    for t in types {
+      let local = scopes[scopes.count - 1].filter { type(b, $0) == t }
+      let all = visible.filter { type(b, $0) == t }
+      var v = !local.isEmpty && rng.chance(0.7) ? rng.pick(local) : rng.pick(all)
+      if rng.chance(0.4) {
+        let u: UnaryOp = t.dtype == .bool ? .not : .neg
+        if let r = try? b.add(.unary(u), v, loc: location()) { v = r }
+      }
+      out.append(v)
+    }
+    return out
+  }
+
+  // MARK: - operands
+
+  private var visible: [Value] { scopes.flatMap { $0 } }
+
+  private func type(_ b: FunctionBuilder, _ v: Value) -> TensorType { b.type(of: v) ?? .scalar(.f32) }
+
+  /// A visible value whose type satisfies `filter`.
+  private mutating func pick(_ b: FunctionBuilder, _ filter: (TensorType) -> Bool) throws(ShapeError) -> Value {
+    let fits = visible.filter { filter(type(b, $0)) }
+    guard !fits.isEmpty else { throw ShapeError("no operand fits") }
+    return rng.pick(fits)
+  }
+
+  @discardableResult
+  private mutating func emit(_ b: inout FunctionBuilder, _ op: Op, _ operands: [Value]) throws(ShapeError) -> [Value] {
+    let results = try b.emit(op, operands, loc: location())
+    scopes[scopes.count - 1] += results
+    return results
+  }
+
+  /// A value of `dtype` that broadcasts with `x`: `x` itself, a visible value, or a constant
+  /// of a suffix of its shape with some dims set to 1.
+  private mutating func partner(_ b: inout FunctionBuilder, for x: Value, dtype: DType) throws(ShapeError) -> Value {
+    let t = type(b, x)
+    let r = rng.int(0..<10)
+    if r < 3 && t.dtype == dtype { return x }
+    if r < 6 {
+      let fits = visible.filter { v in
+        let u = type(b, v)
+        return u.dtype == dtype && (try? Op.broadcast([t, u])) != nil
+      }
+      if !fits.isEmpty { return rng.pick(fits) }
+    }
+    var shape = Array(t.shape.suffix(rng.int(0...t.rank)))
+    for i in shape.indices where rng.chance(0.3) { shape[i] = 1 }
+    if rng.chance(0.15) { shape.insert(.int(rng.int(1...3)), at: 0) }
+    return try constant(&b, TensorType(dtype, shape))
+  }
+
+  /// A `bool[]` value: a visible one, a constant, or a comparison of a reduced value.
+  private mutating func boolScalar(_ b: inout FunctionBuilder) throws(ShapeError) -> Value {
+    let scalars = visible.filter { type(b, $0) == .scalar(.bool) }
+    switch rng.int(0..<3) {
+    case 0 where !scalars.isEmpty:
+      return rng.pick(scalars)
+    case 1:
+      if let x = try? pick(b, { $0.dtype.isNumeric && !$0.shape.contains(.int(0)) }) {
+        let t = type(b, x)
+        let all = try emit(&b, .reduce(.max, axes: Array(0..<t.rank), keepDims: false), [x])[0]
+        let zero = try constant(&b, .scalar(t.dtype))
+        return try emit(&b, .compare(rng.pick([.gt, .le, .eq])), [all, zero])[0]
+      }
+      fallthrough
+    default:
+      return try constant(&b, .scalar(.bool))
+    }
+  }
+
+  // MARK: - types, attributes, constants
+
+  private mutating func randomDim(symbols: [String]) -> Dim {
+    if !symbols.isEmpty && rng.chance(0.2) { return .sym(rng.pick(symbols)) }
+    if rng.chance(0.03) { return 0 }
+    return .int(rng.int(1...5))
+  }
+
+  private mutating func randomType(symbols: [String]) -> TensorType {
+    let dtype = rng.pick([DType.f32, .f32, .f32, .f32, .f64, .i32, .i32, .i64, .bool, .bool])
+    let rank = rng.pick([0, 1, 1, 2, 2, 2, 3, 4, 4])
+    return TensorType(dtype, (0..<rank).map { _ in randomDim(symbols: symbols) })
+  }
+
+  /// A shape with the same element count as `t`: its symbols and a factorization of its
+  /// static part, shuffled, with some 1s.
+  private mutating func reshapeTarget(_ t: TensorType) -> [Dim] {
+    var rest = t.staticShape.map { $0.reduce(1, *) } ?? t.shape.compactMap(\.value).reduce(1, *)
+    var dims: [Dim] = t.shape.filter { $0.value == nil }
+    for _ in 0..<rng.int(0...2) where rest > 1 {
+      let divisors = (2...rest).filter { rest % $0 == 0 }
+      let d = rng.pick(divisors)
+      dims.append(.int(d))
+      rest /= d
+    }
+    if rest != 1 || rng.chance(0.3) { dims.append(.int(rest)) }
+    for _ in 0..<rng.int(0...1) { dims.append(1) }
+    rng.shuffle(&dims)
+    return dims
+  }
+
+  private mutating func padValue(_ dtype: DType) -> Double {
+    if dtype.isFloat {
+      let values: [Double] = specialFloats ? [0, 0, 1.5, -2, -0.0, .infinity, -.infinity, .nan] : [0, 0, 1.5, -2]
+      return rng.pick(values)
+    }
+    return dtype == .bool ? rng.pick([0, 1]) : rng.pick([0, 0, 1, -3])
+  }
+
+  /// A constant of type `t`: a splat, or every element when the shape is static and small.
+  private mutating func constant(_ b: inout FunctionBuilder, _ t: TensorType) throws(ShapeError) -> Value {
+    let count = t.staticShape.flatMap { ShapeMath.elementCount($0) }
+    let n = count.map { $0 <= 24 && rng.chance(0.5) ? $0 : 1 } ?? 1
+    let data: ConstantData
+    switch t.dtype {
+    case .f32: data = .floats((0..<n).map { _ in Double(randomFloat()) })
+    case .f64: data = .floats((0..<n).map { _ in randomDouble() })
+    case .i32: data = .ints((0..<n).map { _ in Int64(rng.pick([0, 1, -1, 7, Int32.min, Int32.max, Int32(rng.int(-1000...1000))])) })
+    case .i64: data = .ints((0..<n).map { _ in rng.pick([0, 1, -1, Int64.min, Int64.max, Int64(bitPattern: rng.next())]) })
+    case .bool: data = .bools((0..<n).map { _ in rng.chance(0.5) })
+    }
+    return try emit(&b, .constant(Constant(type: t, data: data)), [])[0]
+  }
+
+  private mutating func randomFloat() -> Float {
+    var values: [Float] = [0, 1, -1, 0.5, -2.25, 3.1415927, 1e-3, Float.greatestFiniteMagnitude, -Float.leastNonzeroMagnitude]
+    if specialFloats { values += [-0.0, .infinity, -.infinity, .nan, -.nan] }
+    if rng.chance(0.4) {
+      let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+      if f.isFinite || (specialFloats && f.isInfinite) { return f }
+      return specialFloats ? (f.sign == .minus ? -.nan : .nan) : 0
+    }
+    return rng.pick(values)
+  }
+
+  private mutating func randomDouble() -> Double {
+    var values: [Double] = [0, 1, -1, 0.1, -2.5e-300, 1e300, Double.greatestFiniteMagnitude, Double.leastNonzeroMagnitude]
+    if specialFloats { values += [-0.0, .infinity, -.infinity, .nan, -.nan] }
+    if rng.chance(0.4) {
+      let d = Double(bitPattern: rng.next())
+      if d.isFinite || (specialFloats && d.isInfinite) { return d }
+      return specialFloats ? (d.sign == .minus ? -.nan : .nan) : 0
+    }
+    return rng.pick(values)
+  }
+
+  private static let files = [
+    "model.swift", "Sources/Net/Layer.swift", "we\"ird\\path.swift", "tab\there.swift", "ünïcödé ✓.swift", "",
+  ]
+  private static let messages = [
+    "", "x must be positive", "quote \" and backslash \\", "newline\nand tab\t", "unicode ✓ 😀", "control \u{1}\u{7F}",
+  ]
+
+  private mutating func location() -> Location? {
+    guard rng.chance(0.3) else { return nil }
+    return Location(
+      file: rng.pick(Self.files), line: rng.int(1...5000), column: rng.chance(0.5) ? rng.int(1...120) : nil)
+  }
+}
