@@ -39,9 +39,12 @@ extension Tensor {
   }
 
   /// A 0-d tensor from a Swift scalar; it adopts the dtype of the tensor it is combined with.
+  /// A float scalar stays f64 until then (only its kind matters for promotion), so an f64
+  /// tensor sees the full Double and not the value rounded to f32 first.
   static func weak(_ value: Double, _ dtype: DType) -> Tensor {
     let storage = ArrayStorage.f64([value])
-    return Tensor(array: NDArray(shape: [], storage: Kernels.castStorage(storage, to: dtype)), weakScalar: true)
+    let kept = dtype.isFloat ? storage : Kernels.castStorage(storage, to: dtype)
+    return Tensor(array: NDArray(shape: [], storage: kept), weakScalar: true)
   }
 
   /// The result dtype of combining `a` and `b`, PyTorch style: a Swift scalar adopts the tensor's

@@ -20,7 +20,8 @@ extension Range: TensorIndexConvertible where Bound == Int {
   public var tensorIndex: TensorIndex { .range(start: lowerBound, end: upperBound, step: 1) }
 }
 extension ClosedRange: TensorIndexConvertible where Bound == Int {
-  public var tensorIndex: TensorIndex { .range(start: lowerBound, end: upperBound + 1, step: 1) }
+  /// An upper bound of -1 is the last element: the range runs to the end of the axis.
+  public var tensorIndex: TensorIndex { .range(start: lowerBound, end: upperBound == -1 ? nil : upperBound + 1, step: 1) }
 }
 extension PartialRangeFrom: TensorIndexConvertible where Bound == Int {
   public var tensorIndex: TensorIndex { .range(start: lowerBound, end: nil, step: 1) }
@@ -29,7 +30,8 @@ extension PartialRangeUpTo: TensorIndexConvertible where Bound == Int {
   public var tensorIndex: TensorIndex { .range(start: nil, end: upperBound, step: 1) }
 }
 extension PartialRangeThrough: TensorIndexConvertible where Bound == Int {
-  public var tensorIndex: TensorIndex { .range(start: nil, end: upperBound + 1, step: 1) }
+  /// An upper bound of -1 is the last element: the range runs to the end of the axis.
+  public var tensorIndex: TensorIndex { .range(start: nil, end: upperBound == -1 ? nil : upperBound + 1, step: 1) }
 }
 
 extension Tensor {

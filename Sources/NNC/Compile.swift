@@ -1,0 +1,87 @@
+// Compiling traced (or hand-written) functions to native code and calling them with tensors.
+// The compiled library comes from the on-disk compile cache (NNCCodegen/Cache.swift): the first
+// compile of a function on a machine builds and links it, later ones (in any process) verify
+// and load the cached library.
+
+import NNCCodegen
+import NNCIR
+import NNCPasses
+import NNCRuntime
+
+/// A function compiled to native code, callable with tensors.
+///
+/// A call checks the inputs first, exactly as the interpreter does (`Interpreter.bindInputs`):
+/// the number of inputs, each input's dtype and rank, fixed dimensions, and symbolic dimensions
+/// bound consistently across inputs. A mismatch throws `RuntimeError` naming the parameter and
+/// both types (for example `@main: input %x must be f32[4,784], got f32[3,784]`); nothing is
+/// run and nothing crashes. A guard that fails at run time (the data took another branch than
+/// the traced one) throws `RuntimeError.guardFailed` with the guard's message and location.
+/// Non-contiguous input views are materialized first; results are fresh tensors.
+public struct CompiledFunction: @unchecked Sendable {
+  /// The function as compiled (after the optimization passes), which fixes the parameter order
+  /// and types, the results, and the guard numbering.
+  public let function: Function
+  /// True when the library came from the cache without compiling.
+  public let cacheHit: Bool
+  /// The cache key (SHA-256, hex) of the compiled library.
+  public let cacheKey: String
+  let entry: CompiledEntry
+
+  /// Runs the compiled code on `inputs` (one per parameter, in order).
+  public func callAsFunction(_ inputs: Tensor...) throws -> [Tensor] { try callAsFunction(inputs) }
+
+  /// Runs the compiled code on `inputs` (one per parameter, in order).
+  public func callAsFunction(_ inputs: [Tensor]) throws -> [Tensor] {
+    try run(inputs.map(\.array)).map { Tensor($0) }
+  }
+
+  /// Runs the compiled code on arrays (checked the same way).
+  public func run(_ inputs: [NDArray]) throws(RuntimeError) -> [NDArray] { try entry.run(inputs) }
+}
+
+/// Compiles `function` to native code for the CPU in `options` (the host by default), through
+/// the compile cache (`cache`, else `CompileCache.shared()`, which lives in `$NNC_CACHE_DIR`,
+/// `$XDG_CACHE_HOME/nnc` or `~/.cache/nnc`).
+///
+/// The function is verified and optimized first (the default pipeline: CSE, DCE); the compiled
+/// entry keeps that optimized function for checking inputs and reporting guards. Throws a
+/// `Diagnostic` when the function does not verify and a `CodegenError` when compiling, linking
+/// or the cache fails.
+public func compile(
+  _ function: Function, options: CompileOptions = CompileOptions(), cache: CompileCache? = nil
+) throws -> CompiledFunction {
+  try function.verify()
+  var graph = Graph(functions: [function])
+  try PassManager(passes: Passes.defaultPipeline, verifyEach: true).run(&graph)
+  let optimized = graph.functions[0]
+  let (library, hit, key) = try (cache ?? CompileCache.shared()).loadLibrary(for: graph, options: options)
+  let entry = try CompiledEntry(function: optimized, library: library, symbol: EntryNames(optimized.name).packed)
+  return CompiledFunction(function: optimized, cacheHit: hit, cacheKey: key.hash, entry: entry)
+}
+
+/// Compiles the function `trace` recorded (see `compile(_:options:cache:)` for `Function`).
+/// The compiled code is valid for the inputs the trace is valid for: where the traced run
+/// branched on tensor data, a call on data that branches the other way throws the guard's error.
+public func compile(
+  _ trace: Trace, options: CompileOptions = CompileOptions(), cache: CompileCache? = nil
+) throws -> CompiledFunction {
+  try compile(trace.function, options: options, cache: cache)
+}
+
+extension CompileCache {
+  /// The verified library for `graph` (from the cache, or compiled, linked and stored), loaded.
+  ///
+  /// Every call loads its own private copy of the verified bytes (dlopen caches by path, and
+  /// the cache path can be replaced by another process at any time); the copy is removed right
+  /// after dlopen, so the returned library stays valid while it lives and leaves no file behind.
+  public func library(for graph: Graph, options: CompileOptions = CompileOptions()) throws -> (SharedLibrary, hit: Bool) {
+    let (lib, hit, _) = try loadLibrary(for: graph, options: options)
+    return (lib, hit)
+  }
+
+  func loadLibrary(for graph: Graph, options: CompileOptions) throws -> (SharedLibrary, hit: Bool, key: CacheKey) {
+    let cached = try lookup(graph, options: options)
+    defer { cached.discardLoadFile() }
+    return (try SharedLibrary(path: cached.loadPath), cached.hit, cached.key)
+  }
+}
