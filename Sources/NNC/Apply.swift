@@ -17,20 +17,21 @@ extension Tensor {
 
   /// Applies a primitive op. Shapes are checked by the op's rule, so a misuse names the op and
   /// the operand types.
-  static func apply(_ op: Op, _ inputs: [Tensor], _ loc: Location?) -> Tensor {
+  /// `name` is the API call's name for messages (defaults to the op's mnemonic).
+  static func apply(_ op: Op, _ inputs: [Tensor], _ loc: Location?, name: String? = nil) -> Tensor {
     let types = inputs.map(\.type)
     let outShapes: [[Int]]
     do {
       outShapes = try op.resultTypes(for: types).map { $0.staticShape ?? [] }
     } catch {
-      misuse("\(op.mnemonic): \(error.message)", loc)
+      misuse("\(name ?? op.mnemonic): \(error.message)", loc)
       return placeholder()
     }
     let results: [NDArray]
     do {
       results = try Kernels.apply(op, inputs.map(\.array), resultShapes: outShapes)
     } catch {
-      misuse("\(op.mnemonic): \(error)", loc)
+      misuse("\(name ?? op.mnemonic): \(error)", loc)
       return placeholder()
     }
     let out = Tensor(array: results[0])

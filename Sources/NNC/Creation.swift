@@ -102,7 +102,14 @@ extension Tensor {
   }
 
   /// Integers uniform in `low..<high`, as i64.
-  public static func randint(_ low: Int, _ high: Int, _ shape: [Int], generator: RandomGenerator? = nil) -> Tensor {
+  public static func randint(
+    _ low: Int, _ high: Int, _ shape: [Int], generator: RandomGenerator? = nil, file: StaticString = #fileID,
+    line: UInt = #line
+  ) -> Tensor {
+    if high <= low {
+      misuse("randint: empty range \(low)..<\(high)", here(file, line))
+      return Tensor.zeros(shape, dtype: .i64)
+    }
     let n = shape.reduce(1, *)
     let span = UInt64(Swift.max(high - low, 1))
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in Int64(low) + Int64(g.next() % span) } }

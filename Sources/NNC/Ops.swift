@@ -97,11 +97,41 @@ extension Tensor {
   public static func .> (a: Tensor, b: Tensor) -> Tensor { applyPromoted(.compare(.gt), a, b, operatorLoc) }
   public static func .>= (a: Tensor, b: Tensor) -> Tensor { applyPromoted(.compare(.ge), a, b, operatorLoc) }
   public static func .== (a: Tensor, b: Double) -> Tensor { a .== weak(b, .f32) }
+  public static func .== (a: Double, b: Tensor) -> Tensor { weak(a, .f32) .== b }
   public static func .!= (a: Tensor, b: Double) -> Tensor { a .!= weak(b, .f32) }
+  public static func .!= (a: Double, b: Tensor) -> Tensor { weak(a, .f32) .!= b }
   public static func .< (a: Tensor, b: Double) -> Tensor { a .< weak(b, .f32) }
+  public static func .< (a: Double, b: Tensor) -> Tensor { weak(a, .f32) .< b }
   public static func .<= (a: Tensor, b: Double) -> Tensor { a .<= weak(b, .f32) }
+  public static func .<= (a: Double, b: Tensor) -> Tensor { weak(a, .f32) .<= b }
   public static func .> (a: Tensor, b: Double) -> Tensor { a .> weak(b, .f32) }
+  public static func .> (a: Double, b: Tensor) -> Tensor { weak(a, .f32) .> b }
   public static func .>= (a: Tensor, b: Double) -> Tensor { a .>= weak(b, .f32) }
+  public static func .>= (a: Double, b: Tensor) -> Tensor { weak(a, .f32) .>= b }
+  public static func .== (a: Tensor, b: Float) -> Tensor { a .== weak(Double(b), .f32) }
+  public static func .== (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .== b }
+  public static func .!= (a: Tensor, b: Float) -> Tensor { a .!= weak(Double(b), .f32) }
+  public static func .!= (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .!= b }
+  public static func .< (a: Tensor, b: Float) -> Tensor { a .< weak(Double(b), .f32) }
+  public static func .< (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .< b }
+  public static func .<= (a: Tensor, b: Float) -> Tensor { a .<= weak(Double(b), .f32) }
+  public static func .<= (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .<= b }
+  public static func .> (a: Tensor, b: Float) -> Tensor { a .> weak(Double(b), .f32) }
+  public static func .> (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .> b }
+  public static func .>= (a: Tensor, b: Float) -> Tensor { a .>= weak(Double(b), .f32) }
+  public static func .>= (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .>= b }
+  public static func .== (a: Tensor, b: Int) -> Tensor { a .== weak(Double(b), .i64) }
+  public static func .== (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .== b }
+  public static func .!= (a: Tensor, b: Int) -> Tensor { a .!= weak(Double(b), .i64) }
+  public static func .!= (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .!= b }
+  public static func .< (a: Tensor, b: Int) -> Tensor { a .< weak(Double(b), .i64) }
+  public static func .< (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .< b }
+  public static func .<= (a: Tensor, b: Int) -> Tensor { a .<= weak(Double(b), .i64) }
+  public static func .<= (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .<= b }
+  public static func .> (a: Tensor, b: Int) -> Tensor { a .> weak(Double(b), .i64) }
+  public static func .> (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .> b }
+  public static func .>= (a: Tensor, b: Int) -> Tensor { a .>= weak(Double(b), .i64) }
+  public static func .>= (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .>= b }
 
   /// Elementwise comparison by name, recording the caller's location.
   public func compare(_ op: CompareOp, _ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
@@ -129,6 +159,21 @@ extension Tensor {
   public func erf(file: StaticString = #fileID, line: UInt = #line) -> Tensor { unary(.erf, file, line) }
   public func floor(file: StaticString = #fileID, line: UInt = #line) -> Tensor { unary(.floor, file, line) }
   public func ceil(file: StaticString = #fileID, line: UInt = #line) -> Tensor { unary(.ceil, file, line) }
+  /// Elementwise `self ** exponent`.
+  public func pow(_ exponent: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    pow(Tensor.weak(exponent, .f32), file: file, line: line)
+  }
+
+  /// Elementwise logical and of bool tensors.
+  public func logicalAnd(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.applyPromoted(.binary(.and), self, other, here(file, line))
+  }
+
+  /// Elementwise logical or of bool tensors.
+  public func logicalOr(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.applyPromoted(.binary(.or), self, other, here(file, line))
+  }
+
   /// Logical not of a bool tensor.
   public func logicalNot(file: StaticString = #fileID, line: UInt = #line) -> Tensor { unary(.not, file, line) }
 
@@ -171,9 +216,9 @@ extension Tensor {
 
   private func reduce(_ k: ReduceOp, _ axes: [Int]?, _ keepDims: Bool, _ file: StaticString, _ line: UInt) -> Tensor {
     let loc = here(file, line)
-    guard let ax = axesChecked(axes ?? Array(0..<rank), loc, "reduce_\(k.rawValue)") else { return Tensor.placeholder() }
+    guard let ax = axesChecked(axes ?? Array(0..<rank), loc, k.rawValue) else { return Tensor.placeholder() }
     let x = dtype == .bool ? converted(.i64, loc) : self
-    return Tensor.apply(.reduce(k, axes: ax, keepDims: keepDims), [x], loc)
+    return Tensor.apply(.reduce(k, axes: ax, keepDims: keepDims), [x], loc, name: k.rawValue)
   }
 
   /// Sum over `axes` (all when nil).
@@ -289,6 +334,16 @@ extension Tensor {
     return apply(.select, [condition.to(.bool, file: file, line: line), a.converted(t, loc), b.converted(t, loc)], loc)
   }
 
+  /// `where` with a Swift number for the elements where `condition` is true.
+  public static func `where`(_ condition: Tensor, _ a: Double, _ b: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    `where`(condition, weak(a, .f32), b, file: file, line: line)
+  }
+
+  /// `where` with a Swift number for the elements where `condition` is false.
+  public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    `where`(condition, a, weak(b, .f32), file: file, line: line)
+  }
+
   /// Joins tensors along an existing axis.
   public static func cat(_ tensors: [Tensor], axis: Int = 0, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     let loc = here(file, line)
@@ -297,7 +352,7 @@ extension Tensor {
       return placeholder()
     }
     guard let a = first.axesChecked([axis], loc, "cat")?.first else { return placeholder() }
-    return apply(.concat(axis: a), tensors, loc)
+    return apply(.concat(axis: a), tensors, loc, name: "cat")
   }
 
   /// Joins tensors along a new axis.
@@ -316,6 +371,6 @@ extension Tensor {
       misuse("stack: shapes differ: \(first.type) and \(odd.type)", loc)
       return placeholder()
     }
-    return apply(.concat(axis: a), tensors.map { $0.unsqueeze(a, file: file, line: line) }, loc)
+    return apply(.concat(axis: a), tensors.map { $0.unsqueeze(a, file: file, line: line) }, loc, name: "stack")
   }
 }
