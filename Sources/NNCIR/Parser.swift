@@ -314,7 +314,12 @@ struct Parser {
     if isIdent("loc") { loc = try parseLoc() }
 
     if let literal {
-      guard let t = types, t.count == 1 else { throw Diagnostic(opPos, "const: needs a type, like ': f32[2]'") }
+      guard let t = types, t.count == 1 else {
+        if case .ident(let key) = tok.kind, try peek().kind == .punct("=") {
+          throw error("const: takes no attributes, found '\(key)='")
+        }
+        throw Diagnostic(opPos, "const: needs a type, like ': f32[2]'")
+      }
       op = .constant(try makeConstant(literal, t[0]))
     }
 
@@ -390,7 +395,9 @@ struct Parser {
     guard case .string(let file) = tok.kind else { throw unexpected("a quoted file name") }
     try advance()
     try expectPunct(":")
+    let linePos = tok.pos
     let line = try parseInt("a line number")
+    guard line >= 1 else { throw Diagnostic(linePos, "line numbers start at 1, got \(line)") }
     var col: Int? = nil
     if isPunct(":") {
       try advance()
@@ -456,7 +463,7 @@ struct Parser {
       case (.bool, .ident(let s)) where s == "true" || s == "false":
         bools.append(s == "true")
       default:
-        throw Diagnostic(t.pos, "'\(t.text)' is not a \(type.dtype) literal")
+        throw Diagnostic(t.pos, "'\(t.text)' is not \(type.dtype == .i32 || type.dtype == .i64 ? "an" : "a") \(type.dtype) literal")
       }
     }
     switch lit {
@@ -509,7 +516,7 @@ struct Parser {
       return prev[b.count]
     }
     let w = Array(word)
-    let best = Op.allMnemonics.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
+    let best = (Op.allMnemonics + ["return", "yield"]).map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
     guard let best, best.1 <= 2, best.1 < word.count else { return "" }
     return " (did you mean '\(best.0)'?)"
   }

@@ -160,9 +160,12 @@ extension Op {
         shape.append(.int(e == start[i] ? 0 : (e - start[i] - 1) / step[i] + 1))
       }
       return [x.with(shape: shape)]
-    case .pad(let lo, let hi, _):
+    case .pad(let lo, let hi, let value):
       guard lo.count == x.rank, hi.count == x.rank else {
         throw ShapeError("low and high need one entry per axis of \(x)")
+      }
+      if !x.dtype.isFloat && !(value.rounded(.towardZero) == value && (x.dtype != .bool || value == 0 || value == 1)) {
+        throw ShapeError("value \(formatFloat(value, .f64)) does not fit \(x.dtype)")
       }
       var shape: [Dim] = []
       for i in 0..<x.rank {
@@ -219,6 +222,7 @@ extension Op {
       guard o % attrs.groups == 0 else {
         throw ShapeError("weight \(w) has \(o) output channels, not divisible by groups=\(attrs.groups)")
       }
+      guard w.shape[2] != .int(0), w.shape[3] != .int(0) else { throw ShapeError("kernel dims of \(w) must be at least 1") }
       let spatial = try Op.windowOutput(
         input, kernel: [w.shape[2], w.shape[3]], stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation)
       return [input.with(shape: [input.shape[0], w.shape[0]] + spatial)]
