@@ -49,7 +49,7 @@ let package = Package(
       path: "Samples/StaticVsDynamic"),
     .testTarget(
       name: "NNCTests",
-      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "StaticVsDynamic"]),
+      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "StaticVsDynamic"]),
     // Shared test helpers (random well-typed graphs, FileCheck-style matching).
     .target(name: "NNCTestSupport", dependencies: ["NNCIR"], path: "Tests/Support"),
     .testTarget(

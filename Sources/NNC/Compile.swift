@@ -17,7 +17,7 @@ import NNCRuntime
 /// run and nothing crashes. A guard that fails at run time (the data took another branch than
 /// the traced one) throws `RuntimeError.guardFailed` with the guard's message and location.
 /// Non-contiguous input views are materialized first; results are fresh tensors.
-public struct CompiledFunction: @unchecked Sendable {
+public struct CompiledFunction: Sendable {
   /// The function as compiled (after the optimization passes), which fixes the parameter order
   /// and types, the results, and the guard numbering.
   public let function: Function
