@@ -11,10 +11,12 @@ struct NNC: ParsableCommand {
     abstract: "A graph compiler for neural-network programs.",
     discussion: """
       Reads `.swiftgraph` files (see docs/swiftgraph.md), checks them, runs passes over them and \
-      prints them canonically. Errors name the file, line and column; the exit status is 1 on bad \
-      input.
+      prints them canonically; compiles them to native object files with a C header (`compile`), \
+      or compiles and runs one function on `.npy` inputs (`run`). See docs/abi.md for the entry \
+      points compiled code exports. Errors name the file, line and column; the exit status is 1 \
+      on bad input.
       """,
-    subcommands: [Dump.self, Verify.self, ListPasses.self])
+    subcommands: [Dump.self, Verify.self, ListPasses.self, Compile.self, Run.self])
 }
 
 /// Options shared by commands that read one `.swiftgraph` file.
@@ -48,6 +50,11 @@ struct InputFile: ParsableArguments {
 func fail(_ message: String) -> Never {
   FileHandle.standardError.write(Data((message + "\n").utf8))
   exit(1)
+}
+
+/// `error: message` on stderr, exit 1.
+func failError(_ message: String) -> Never {
+  fail("error: " + message)
 }
 
 struct Dump: ParsableCommand {

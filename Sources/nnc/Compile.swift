@@ -1,0 +1,200 @@
+// `nnc compile`: a .swiftgraph file to a native object file, plus assembly, LLVM IR and a C
+// header on request. Also the options and helpers `nnc run` shares.
+
+import ArgumentParser
+import Foundation
+import NNCCodegen
+import NNCIR
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Which CPU to generate code for (shared by `compile` and `run`).
+struct TargetFlags: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "The CPU to generate code for, by LLVM name (x86-64, x86-64-v3, skylake-avx512, ...; 'native': the host). Default: the host CPU.",
+      valueName: "name"))
+  var cpu: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "LLVM target features, e.g. '+avx2,+fma' or '-avx512f'. Default: the host's features without --cpu; with --cpu, only that CPU's own features.",
+      valueName: "features"))
+  var features: String?
+
+  @Option(
+    name: .customLong("vector-width"),
+    help: ArgumentHelp("The preferred vector width for loops, in bits (e.g. 128, 256, 512). Default: LLVM's choice for the CPU.", valueName: "bits"))
+  var vectorWidth: Int?
+
+  func validate() throws {
+    if let cpu, cpu.isEmpty || cpu.contains(where: \.isWhitespace) {
+      throw ValidationError("--cpu: '\(cpu)' is not a CPU name")
+    }
+    if let w = vectorWidth, !(w >= 8 && w <= 4096 && w & (w - 1) == 0) {
+      throw ValidationError("--vector-width: \(w) is not a power of two between 8 and 4096")
+    }
+  }
+
+  /// The target options. A CPU named without features gets that CPU's own features (not the
+  /// host's), so `--cpu x86-64` really means code that runs on any x86-64. `native` is the host.
+  var options: TargetOptions {
+    let named = cpu == "native" ? nil : cpu
+    return TargetOptions(cpu: named, features: features ?? (named == nil ? nil : ""), vectorWidth: vectorWidth)
+  }
+
+  /// Fails with a short message for a CPU name LLVM does not know, suggesting similar names.
+  func checkCPU() {
+    #if arch(x86_64)
+      guard let cpu, cpu != "native", !NNCCodegen.knownCPUs.contains(cpu) else { return }
+      let close = NNCCodegen.knownCPUs.filter { $0.hasPrefix(String(cpu.prefix(3))) }.prefix(8)
+      failError(
+        "--cpu: unknown CPU '\(cpu)'"
+          + (close.isEmpty ? " (e.g. x86-64, x86-64-v3, skylake-avx512, znver3)" : " (did you mean \(close.joined(separator: ", "))?)"))
+    #endif
+  }
+}
+
+/// The graph with only `name` (every function when nil); a clear error for an unknown name.
+func selectFunctions(_ graph: Graph, _ name: String?, file: String) -> Graph {
+  guard let name else { return graph }
+  let bare = name.hasPrefix("@") ? String(name.dropFirst()) : name
+  guard let f = graph.function(named: bare) else {
+    failError("\(file) has no function @\(bare); it has " + graph.functions.map { "@" + $0.name }.joined(separator: ", "))
+  }
+  return Graph(functions: [f])
+}
+
+/// Writes `bytes` to `path`, replacing it; a clear error when it cannot.
+func writeFileOrFail(_ path: String, _ bytes: [UInt8]) {
+  let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+  guard fd >= 0 else { failError("cannot write \(path): \(String(cString: strerror(errno)))") }
+  var done = 0
+  while done < bytes.count {
+    let k = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+    if k < 0 {
+      if errno == EINTR { continue }
+      failError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    done += k
+  }
+  if close(fd) != 0 { failError("cannot write \(path): \(String(cString: strerror(errno)))") }
+}
+
+/// What `nnc compile --emit` can write.
+enum Artifact: String, CaseIterable {
+  case obj, asm, llvm, header
+
+  var fileExtension: String {
+    switch self {
+    case .obj: return "o"
+    case .asm: return "s"
+    case .llvm: return "ll"
+    case .header: return "h"
+    }
+  }
+
+  /// `obj,header` as a list; nil naming the bad item otherwise.
+  static func parseList(_ text: String) throws(ValidationError) -> [Artifact] {
+    var out: [Artifact] = []
+    for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+      let name = item.trimmingCharacters(in: .whitespaces)
+      guard let a = Artifact(rawValue: name) else {
+        throw ValidationError(
+          "--emit: unknown artifact '\(name)' (expected a comma-separated list of: obj, asm, llvm, header)")
+      }
+      if !out.contains(a) { out.append(a) }
+    }
+    return out
+  }
+}
+
+struct Compile: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Compile a .swiftgraph file to a native object file (and assembly, LLVM IR or a C header).",
+    discussion: """
+      Parses, verifies and infers shapes like `nnc verify`, then lowers every function (or only \
+      the one --function names) through LLVM at -O3 for the chosen CPU. The object exports, per \
+      function @NAME, `int32_t nnc_NAME(...)` and `int32_t nnc_NAME_packed(void **, const int64_t *)` \
+      (see docs/abi.md); it needs nothing beyond libc and libm. The same input and options give \
+      byte-identical files.
+
+      The object goes to OUTPUT; other artifacts go next to it with OUTPUT's extension replaced: \
+      .s (asm), .ll (llvm), .h (header). Example:
+        nnc compile Samples/models/mlp.swiftgraph -o build/mlp.o --emit obj,header
+      writes build/mlp.o and build/mlp.h.
+      """)
+
+  @OptionGroup var input: InputFile
+
+  @Option(
+    name: .shortAndLong,
+    help: ArgumentHelp(
+      "The object file to write. Default: the input's base name with .o, in the current directory.",
+      valueName: "path"))
+  var output: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "What to write, comma-separated: obj (OUTPUT), asm (.s), llvm (.ll, optimized LLVM IR), header (.h).",
+      valueName: "obj,asm,llvm,header"))
+  var emit: String = "obj"
+
+  @OptionGroup var target: TargetFlags
+
+  @Option(help: ArgumentHelp("Compile only this function (default: every function in the file).", valueName: "name"))
+  var function: String?
+
+  func validate() throws {
+    _ = try Artifact.parseList(emit)
+    if input.file == "-" && output == nil {
+      throw ValidationError("-o/--output is required when the input is standard input")
+    }
+    if let output, output.isEmpty || output.hasSuffix("/") {
+      throw ValidationError("-o/--output: '\(output)' is not a file name")
+    }
+  }
+
+  /// Where each artifact goes.
+  func paths(_ artifacts: [Artifact]) -> [(Artifact, String)] {
+    let out = output ?? (URL(fileURLWithPath: input.file).deletingPathExtension().lastPathComponent + ".o")
+    let url = URL(fileURLWithPath: out)
+    let directory = (out as NSString).deletingLastPathComponent
+    let stem = url.pathExtension.isEmpty ? url.lastPathComponent : url.deletingPathExtension().lastPathComponent
+    func sibling(_ ext: String) -> String {
+      directory.isEmpty ? "\(stem).\(ext)" : (directory as NSString).appendingPathComponent("\(stem).\(ext)")
+    }
+    return artifacts.map { a in (a, a == .obj ? out : sibling(a.fileExtension)) }
+  }
+
+  func run() throws {
+    let artifacts = try Artifact.parseList(emit)
+    let destinations = paths(artifacts)
+    var seen: [String: Artifact] = [:]
+    for (a, p) in destinations {
+      if let other = seen[p] { failError("--emit: \(other.rawValue) and \(a.rawValue) would both be written to \(p)") }
+      seen[p] = a
+    }
+    let (loaded, _) = try input.load()
+    let graph = selectFunctions(loaded, function, file: input.file)
+    target.checkCPU()
+    let options = CompileOptions(
+      target: target.options, emitAssembly: artifacts.contains(.asm), emitLLVMIR: artifacts.contains(.llvm))
+    let module: CompiledModule
+    do {
+      module = try NNCCodegen.compile(graph, options: options)
+    } catch {
+      failError("\(input.file): \(error)")
+    }
+    for (a, path) in destinations {
+      switch a {
+      case .obj: writeFileOrFail(path, module.object)
+      case .asm: writeFileOrFail(path, Array((module.assembly ?? "").utf8))
+      case .llvm: writeFileOrFail(path, Array((module.llvmIR ?? "").utf8))
+      case .header: writeFileOrFail(path, Array(module.header.utf8))
+      }
+    }
+  }
+}
