@@ -49,16 +49,18 @@ final class Tracer: @unchecked Sendable {
   /// A splat when every element is equal, else a dense literal.
   static func constant(_ a: NDArray) -> Constant {
     let type = a.type
-    func pack<T: Equatable>(_ v: [T], _ make: ([T]) -> ConstantData) -> Constant {
-      if let f = v.first, v.allSatisfy({ $0 == f }) { return Constant(type: type, data: make([f])) }
+    func pack<T>(_ v: [T], _ same: (T, T) -> Bool, _ make: ([T]) -> ConstantData) -> Constant {
+      if let f = v.first, v.allSatisfy({ same($0, f) }) { return Constant(type: type, data: make([f])) }
       return Constant(type: type, data: make(v))
     }
+    // Floats compare by bits: -0.0 is not 0.0, and equal NaNs are equal.
+    let sameBits: (Double, Double) -> Bool = { $0.bitPattern == $1.bitPattern }
     switch a.storage {
-    case .f32(let v): return pack(v.map { Double($0) }, ConstantData.floats)
-    case .f64(let v): return pack(v, ConstantData.floats)
-    case .i32(let v): return pack(v.map { Int64($0) }, ConstantData.ints)
-    case .i64(let v): return pack(v, ConstantData.ints)
-    case .bool(let v): return pack(v, ConstantData.bools)
+    case .f32(let v): return pack(v.map { Double($0) }, sameBits, ConstantData.floats)
+    case .f64(let v): return pack(v, sameBits, ConstantData.floats)
+    case .i32(let v): return pack(v.map { Int64($0) }, ==, ConstantData.ints)
+    case .i64(let v): return pack(v, ==, ConstantData.ints)
+    case .bool(let v): return pack(v, ==, ConstantData.bools)
     }
   }
 

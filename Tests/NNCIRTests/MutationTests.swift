@@ -4,6 +4,7 @@
 
 import Foundation
 import NNCIR
+import NNCTestSupport
 import NNCPasses
 import Testing
 

@@ -3,6 +3,7 @@
 
 import Foundation
 import NNCIR
+import NNCTestSupport
 import NNCPasses
 import Testing
 

@@ -5,12 +5,12 @@
 import NNCIR
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny seedable PRNG with a fixed, portable sequence.
-struct SplitMix64 {
-  private(set) var state: UInt64
+public struct SplitMix64 {
+  public private(set) var state: UInt64
 
-  init(seed: UInt64) { state = seed }
+  public init(seed: UInt64) { state = seed }
 
-  mutating func next() -> UInt64 {
+  public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -19,19 +19,19 @@ struct SplitMix64 {
   }
 
   /// Uniform in `range` (the modulo bias is negligible for test-sized ranges).
-  mutating func int(_ range: ClosedRange<Int>) -> Int {
+  public mutating func int(_ range: ClosedRange<Int>) -> Int {
     let span = UInt64(range.upperBound - range.lowerBound) + 1
     return range.lowerBound + Int(next() % span)
   }
 
-  mutating func int(_ range: Range<Int>) -> Int { int(range.lowerBound...(range.upperBound - 1)) }
+  public mutating func int(_ range: Range<Int>) -> Int { int(range.lowerBound...(range.upperBound - 1)) }
 
   /// True with probability `p`.
-  mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+  public mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
 
-  mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }
+  public mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }
 
-  mutating func shuffle<T>(_ items: inout [T]) {
+  public mutating func shuffle<T>(_ items: inout [T]) {
     guard items.count > 1 else { return }
     for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, int(0...i)) }
   }
@@ -41,14 +41,14 @@ struct SplitMix64 {
 /// chosen to satisfy the shape rules (an attempt the rule rejects is dropped and another
 /// tried), parameters with static dims and symbols, constants with special values, guards and
 /// nested conds, and source locations on some instructions.
-struct RandomGraphGenerator {
-  var rng: SplitMix64
+public struct RandomGraphGenerator {
+  public var rng: SplitMix64
   /// Ops per block, at most.
-  var maxOps = 14
+  public var maxOps = 14
   /// Allow inf, nan and -0.0 in float constants and pad values.
-  var specialFloats = true
+  public var specialFloats = true
   /// How deep conds may nest.
-  var maxDepth = 2
+  public var maxDepth = 2
 
   /// Values visible at the current point, innermost scope last.
   private var scopes: [[Value]] = []
@@ -56,17 +56,17 @@ struct RandomGraphGenerator {
   private var symbols: [String] = []
   private var depth = 0
 
-  init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+  public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
   /// A graph of one to three functions named `f0`, `f1`, ...
-  mutating func graph() -> Graph {
+  public mutating func graph() -> Graph {
     var g = Graph()
     for k in 0..<rng.int(1...3) { g.functions.append(function(name: "f\(k)")) }
     return g
   }
 
   /// One random function named `name`.
-  mutating func function(name: String) -> Function {
+  public mutating func function(name: String) -> Function {
     var b = FunctionBuilder(name: name)
     scopes = [[]]
     depth = 0
