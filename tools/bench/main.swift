@@ -1,2 +1,494 @@
-// nnc-bench: figures for compiled code against the reference interpreter.
-print("nnc-bench: not written yet")
+// nnc-bench: figures for compiled code against the reference interpreter, and compile times.
+// It prints measurements only; it never asserts a timing. See tools/bench/README.md.
+
+import Foundation
+import NNCCodegen
+import NNCIR
+import NNCPasses
+import NNCRuntime
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+let usage = """
+  usage: nnc-bench [--quick] [--no-interp-chain] [--samples DIR] [--asm NAME] [--help]
+
+  Prints, as tables and as ratios measured in the same run:
+    1. cold compile time of each sample: loadGraph -> compile (O3, object) -> link (.so) -> dlopen
+    2. compiled code against the interpreter on each sample (time per call, speedup)
+    3. a 16M-float elementwise chain: time per call and effective GB/s, with baselines
+    4. which kernels LLVM vectorized (from the emitted assembly)
+
+    --quick            a short run (about 20-30 s instead of about 1 min); noisier figures
+    --no-interp-chain  skip the interpreter on the 16M chain (its slowest part)
+    --samples DIR      where lenet/mlp/select_branch.swiftgraph are
+                       (default: Samples/models of this checkout)
+    --asm NAME         print the O3 assembly for the host of NAME (lenet, mlp, select_branch,
+                       chain, chain2d) and exit
+    --help             this text
+
+  Run it as: swift run -c release nnc-bench [--quick]
+  """
+
+// MARK: - Options
+
+/// Writes `s` to standard error.
+func printError(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+
+/// Prints and flushes (so a piped run shows progress).
+func say(_ s: String = "") {
+  print(s)
+  fflush(nil)
+}
+
+var quick = false
+var interpChain = true
+var asmName: String?
+var samplesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .appendingPathComponent("../../Samples/models").standardized.path
+do {
+  var args = CommandLine.arguments.dropFirst()
+  while let a = args.popFirst() {
+    switch a {
+    case "--quick": quick = true
+    case "--no-interp-chain": interpChain = false
+    case "--samples":
+      guard let d = args.popFirst() else { printError("nnc-bench: --samples needs a directory\n"); exit(2) }
+      samplesDir = d
+    case "--asm":
+      guard let n = args.popFirst() else { printError("nnc-bench: --asm needs a name\n"); exit(2) }
+      asmName = n
+    case "--help", "-h": print(usage); exit(0)
+    default: printError("nnc-bench: unknown argument '\(a)'\n\(usage)\n"); exit(2)
+    }
+  }
+}
+if !FileManager.default.fileExists(atPath: samplesDir) && FileManager.default.fileExists(atPath: "Samples/models") {
+  samplesDir = "Samples/models"  // a binary built elsewhere, run from the repository root
+}
+
+// Budgets: compiled calls are cheap to sample; the interpreter is not.
+let fast = quick
+  ? Budget(seconds: 0.3, minSamples: 5, maxSamples: 50, sampleSeconds: 0.005, warmup: 2)
+  : Budget(seconds: 1.5, minSamples: 11, maxSamples: 200, sampleSeconds: 0.01, warmup: 3)
+let slow = quick
+  ? Budget(seconds: 0.5, minSamples: 3, maxSamples: 20, sampleSeconds: 0.005, warmup: 1)
+  : Budget(seconds: 3.0, minSamples: 5, maxSamples: 100, sampleSeconds: 0.01, warmup: 1)
+let compileRuns = quick ? 3 : 7
+let started = now()
+
+// MARK: - Workloads
+
+@MainActor func sample(_ name: String, function: String, bindings: [String: Int], fix: @escaping ([NDArray]) -> [NDArray] = { $0 }) -> Workload {
+  let path = samplesDir + "/\(name).swiftgraph"
+  guard let data = FileManager.default.contents(atPath: path) else {
+    printError("nnc-bench: cannot read \(path) (use --samples DIR)\n")
+    exit(1)
+  }
+  return Workload(name: name, file: path, text: Array(data), function: function, bindings: bindings, fixInputs: fix)
+}
+
+let lenetBatch = 16
+let mlpBatch = 64
+let samples = [
+  sample("lenet", function: "lenet", bindings: ["N": lenetBatch]),
+  sample("mlp", function: "mlp", bindings: ["N": mlpBatch]),
+  sample("select_branch", function: "select_branch", bindings: [:]) { xs in
+    var xs = xs
+    xs[1] = NDArray([Float(-1)], shape: [])  // z < 0: the then-branch
+    return xs
+  },
+]
+let chainN = 16_777_216
+let chainWorkloads = [
+  Workload(name: "chain", file: "<chain>", text: Array(chainText(shape: [chainN]).utf8), function: "chain", bindings: [:]),
+  Workload(name: "chain2d", file: "<chain2d>", text: Array(chainText(shape: [4096, 4096]).utf8), function: "chain", bindings: [:]),
+]
+if let name = asmName {
+  guard let w = (samples + chainWorkloads).first(where: { $0.name == name }) else {
+    printError("nnc-bench: --asm: unknown name '\(name)'\n")
+    exit(2)
+  }
+  do {
+    print(try compile(loadGraph(w.text, file: w.file), options: CompileOptions(emitAssembly: true)).assembly ?? "")
+  } catch {
+    printError("nnc-bench: \(error)\n")
+    exit(1)
+  }
+  exit(0)
+}
+
+// MARK: - Header
+
+/// The 1, 5 and 15 minute load averages (the machine is shared: a high load means noisy figures).
+func loadAverage() -> String {
+  guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
+  return text.split(separator: " ").prefix(3).joined(separator: " ")
+}
+
+func cpuModel() -> String {
+  guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "?" }
+  var fields: [String: String] = [:]
+  for line in text.split(separator: "\n") {
+    let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+    if parts.count == 2, fields[parts[0]] == nil { fields[parts[0]] = parts[1] }
+    if line.isEmpty { break }
+  }
+  return "\(fields["model name"] ?? "?") (family \(fields["cpu family"] ?? "?"), model \(fields["model"] ?? "?"))"
+}
+
+func compilerVersion() -> String {
+  #if compiler(>=6.4)
+    return "Swift >= 6.4"
+  #elseif compiler(>=6.3)
+    return "Swift 6.3"
+  #elseif compiler(>=6.2)
+    return "Swift 6.2"
+  #else
+    return "Swift < 6.2"
+  #endif
+}
+
+#if DEBUG
+  let configuration = "debug (figures are not meaningful: build with -c release)"
+#else
+  let configuration = "release"
+#endif
+
+let host: (cpu: String, features: String)
+do { host = try hostTarget() } catch {
+  printError("nnc-bench: cannot initialize LLVM: \(error)\n")
+  exit(1)
+}
+let enabled = host.features.split(separator: ",").filter { $0.hasPrefix("+") }.map { String($0.dropFirst()) }
+let shown = ["sse4.2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "avx512bf16"]
+  .filter { enabled.contains($0) }
+let ccVersion = (try? runTool(systemCC, ["--version"]))?.split(separator: "\n").first.map(String.init) ?? "?"
+let dateFormatter = DateFormatter()
+dateFormatter.locale = Locale(identifier: "en_US_POSIX")
+dateFormatter.dateFormat = "yyyy-MM-dd HH:mm:ss ZZZZZ"
+
+say("nnc-bench: compiled code vs the reference interpreter, and compile times")
+say("  date     \(dateFormatter.string(from: Date()))")
+say("  cpu      \(cpuModel()), \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) online cpus")
+say("  llvm     host cpu '\(host.cpu)', \(enabled.count) features on, incl. \(shown.joined(separator: " "))")
+say("  build    nnc-bench \(configuration), \(compilerVersion()), \(codegenVersion), LLVM 14 C API, O3, PIC")
+say("  linker   \(systemCC): \(ccVersion)")
+say("  mode     \(quick ? "--quick (short budgets: noisier)" : "full")\(interpChain ? "" : ", --no-interp-chain")")
+say("  load     \(loadAverage()) (1/5/15 min load average at the start)")
+say("  timing   median of repeated samples (short calls batched); the machine is shared: compare")
+say("           ratios measured in this run rather than figures across runs")
+
+let scratch = Scratch()
+var summary: [String] = []
+
+@MainActor func fail(_ what: String, _ error: Error) -> Never {
+  printError("nnc-bench: \(what): \(error)\n")
+  scratch.cleanup()
+  exit(1)
+}
+
+// MARK: - 1. Cold compile
+
+say("\n1. Cold compile: loadGraph -> compile (O3, object) -> link (.so) -> dlopen")
+say("   median of \(compileRuns) runs per sample, each from the text with a new .o/.so path;")
+say("   LLVM's target was initialized before (hostTarget() for the header)")
+var entries: [String: CompiledEntry] = [:]
+var firstCompile: (String, Double)?
+var compileTable = Table([
+  "sample", "instrs", "parse+verify", "compile", "write+link", "dlopen", "total", "min total", "first run", ".o bytes",
+])
+var lenetCompile = 0.0
+for w in samples {
+  var runs: [CompileTimes] = []
+  var instrs = 0
+  for _ in 0..<compileRuns {
+    do {
+      let (entry, graph, t) = try coldCompile(w, scratch: scratch)
+      entries[w.name] = entry
+      runs.append(t)
+      instrs = 0
+      graph.functions.forEach { $0.forEachInstruction { _ in instrs += 1 } }
+      if firstCompile == nil { firstCompile = (w.name, t.total) }
+    } catch { fail("compiling \(w.name)", error) }
+  }
+  let totals = runs.map(\.total)
+  if w.name == "lenet" { lenetCompile = median(totals) }
+  compileTable.add([
+    w.name, "\(instrs)", fmtTime(median(runs.map(\.parse))), fmtTime(median(runs.map(\.compile))),
+    fmtTime(median(runs.map(\.link))), fmtTime(median(runs.map(\.load))), fmtTime(median(totals)),
+    fmtTime(totals.min()!), fmtTime(runs[0].total), "\(runs[0].objectBytes)",
+  ])
+}
+say(compileTable.render())
+say("   compile = verify + LLVM lowering + O3 + object emission (one call); write+link = write the")
+say("   .o and run `\(systemCC) -shared`; columns are medians per stage, `total` the median total")
+summary.append("cold compile LeNet (median total): \(fmtTime(lenetCompile))")
+
+// MARK: - 2. Compiled vs interpreter
+
+/// FLOPs of the top-level matmuls and convolutions (2 per multiply-add).
+func macFlops(_ f: Function, _ bindings: [String: Int]) -> Double {
+  var total = 0.0
+  for inst in f.body.instructions {
+    guard let rt = f.type(of: inst.results.first ?? Value(-1))?.resolved(bindings).staticShape else { continue }
+    let out = Double(rt.reduce(1, *))
+    switch inst.op {
+    case .matmul:
+      let at = f.type(of: inst.operands[0])!.resolved(bindings).staticShape!
+      total += 2 * out * Double(at.last!)
+    case .conv2d:
+      let wt = f.type(of: inst.operands[1])!.resolved(bindings).staticShape!
+      total += 2 * out * Double(wt[1] * wt[2] * wt[3])
+    default: break
+    }
+  }
+  return total
+}
+
+say("\n2. Compiled vs interpreter, time per call (median over 3 alternating rounds)")
+say("   callUnchecked: preallocated raw buffers, no checks (the kernels' time);")
+say("   run: checks inputs, allocates outputs, calls; interpreter: Interpreter.run (verifies each call)")
+var runTable = Table([
+  "sample", "inputs", "interpreter", "run", "callUnchecked", "speedup", "speedup(run)", "run overhead", "GFLOP/s",
+  "max|Δ|",
+])
+for w in samples {
+  let entry = entries[w.name]!
+  let f = entry.function
+  let inputs = w.fixInputs(makeInputs(f, w.bindings, seed: 7))
+  let buffers = Buffers(f, inputs, w.bindings)
+  let expected: [NDArray]
+  let viaRun: [NDArray]
+  do {
+    expected = try Interpreter.run(f, inputs)
+    viaRun = try entry.run(inputs)
+  } catch { fail("running \(w.name)", error) }
+  let status = entry.callUnchecked(buffers.pointers, sizes: buffers.sizes)
+  var diff = 0.0
+  for k in expected.indices {
+    diff = max(diff, maxAbsDiff(buffers.outputFloats(k), expected[k]))
+    if case .f32(let r) = viaRun[k].storage { diff = max(diff, maxAbsDiff(r, expected[k])) }
+  }
+  let stats = measureRounds(
+    3,
+    [
+      (slow, { _ = try! Interpreter.run(f, inputs) }),
+      (fast, { _ = try! entry.run(inputs) }),
+      (fast, { _ = entry.callUnchecked(buffers.pointers, sizes: buffers.sizes) }),
+    ])
+  let (interp, run, unchecked) = (stats[0], stats[1], stats[2])
+  let flops = macFlops(f, w.bindings)
+  let shape = f.parameterTypes[0].resolved(w.bindings).description
+  runTable.add([
+    w.name, shape, fmtTime(interp.median), fmtTime(run.median), fmtTime(unchecked.median),
+    fmtRatio(interp.median / unchecked.median), fmtRatio(interp.median / run.median),
+    fmtTime(run.median - unchecked.median), flops > 0 ? fmt(flops / unchecked.median / 1e9, 2) : "-",
+    status == 0 ? String(format: "%.1e", diff) : "status \(status)",
+  ])
+  summary.append(
+    "\(w.name) \(shape): compiled \(fmtRatio(interp.median / unchecked.median)) faster than the interpreter (callUnchecked), \(fmtRatio(interp.median / run.median)) via run")
+}
+say(runTable.render())
+say("   speedup = interpreter / callUnchecked; speedup(run) = interpreter / run; GFLOP/s counts the")
+say("   matmuls and convolutions only (2 per multiply-add) at the callUnchecked time; max|Δ| is the")
+say("   largest difference between compiled results (both paths) and the interpreter's")
+
+// MARK: - 3. Elementwise chain
+
+say("\n3. Elementwise chain y = max((x * 1.5 + b) * x - 0.25, 0), x and b f32[\(chainN)] (64 MiB each)")
+say("   five ops, three with a scalar operand; each op is its own kernel (no fusion yet), so")
+say("   the compiled code mallocs 4 intermediates of 64 MiB per call (fresh pages: page faults)")
+
+var chainTable = Table(["variant", "time/call", "graph GB/s", "kernel GB/s", "faults/call", "samples", "max|Δ|"])
+var chainFigures: [String: Double] = [:]
+let chainGraphBytes = 3 * chainN * 4  // read x and b, write y
+
+/// Adds a row: GB/s from `graphBytes` (inputs + outputs) and `kernelBytes` (all kernels' traffic).
+@MainActor func chainRow(_ name: String, _ s: Stats, graphBytes: Int, kernelBytes: Int?, diff: String) {
+  chainTable.add([
+    name, fmtTime(s.median), fmt(Double(graphBytes) / s.median / 1e9, 2),
+    kernelBytes.map { fmt(Double($0) / s.median / 1e9, 2) } ?? "-", fmt(s.faultsPerCall, 0),
+    "\(s.samples)x\(s.batch)", diff,
+  ])
+  chainFigures[name] = s.median
+}
+
+let chainStats: Budget = quick
+  ? Budget(seconds: 0.6, minSamples: 3, maxSamples: 30, sampleSeconds: 0, warmup: 1)
+  : Budget(seconds: 2.5, minSamples: 9, maxSamples: 60, sampleSeconds: 0, warmup: 1)
+
+// Swift baselines over preallocated, touched buffers.
+let xs = makeInputs(
+  try! loadGraph(chainText(shape: [chainN])).functions[0], [:], seed: 11)
+let xPtr = UnsafeMutablePointer<Float>.allocate(capacity: chainN)
+let bPtr = UnsafeMutablePointer<Float>.allocate(capacity: chainN)
+let yPtr = UnsafeMutablePointer<Float>.allocate(capacity: chainN)
+let temps = (0..<4).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: chainN) }
+if case .f32(let v) = xs[0].storage { v.withUnsafeBufferPointer { xPtr.initialize(from: $0.baseAddress!, count: chainN) } }
+if case .f32(let v) = xs[1].storage { v.withUnsafeBufferPointer { bPtr.initialize(from: $0.baseAddress!, count: chainN) } }
+yPtr.initialize(repeating: 0, count: chainN)
+for t in temps { t.initialize(repeating: 0, count: chainN) }
+
+@inline(never) func swiftFused(_ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+  for i in 0..<n {
+    let v = (x[i] * 1.5 + b[i]) * x[i] - 0.25
+    y[i] = v.isNaN ? v : (v > 0 ? v : 0)
+  }
+}
+@inline(never) func swiftUnfused(
+  _ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ t: [UnsafeMutablePointer<Float>], _ n: Int
+) {
+  let (t0, t1, t2, t3) = (t[0], t[1], t[2], t[3])
+  for i in 0..<n { t0[i] = x[i] * 1.5 }
+  for i in 0..<n { t1[i] = t0[i] + b[i] }
+  for i in 0..<n { t2[i] = t1[i] * x[i] }
+  for i in 0..<n { t3[i] = t2[i] - 0.25 }
+  for i in 0..<n {
+    let v = t3[i]
+    y[i] = v.isNaN ? v : (v > 0 ? v : 0)
+  }
+}
+
+@inline(never) func swiftUnfusedMalloc(_ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+  let t = (0..<4).map { _ in malloc(n * 4)!.assumingMemoryBound(to: Float.self) }
+  swiftUnfused(x, b, y, t, n)
+  for p in t { free(p) }
+}
+
+// Compile both shapes first, then measure everything in alternating rounds.
+struct ChainVariant {
+  var label: String
+  var entry: CompiledEntry
+  var inputs: [NDArray]
+  var buffers: Buffers
+  var diff: String
+  var output: [Float]
+}
+var variants: [ChainVariant] = []
+for shape in [[chainN], [4096, 4096]] {
+  let label = "f32[\(shape.map(String.init).joined(separator: ","))]"
+  let w = Workload(name: "chain\(shape.count)d", file: "<chain \(label)>", text: Array(chainText(shape: shape).utf8), function: "chain", bindings: [:])
+  let entry: CompiledEntry
+  let compileTime: CompileTimes
+  do { (entry, _, compileTime) = try coldCompile(w, scratch: scratch) } catch { fail("compiling the chain", error) }
+  let inputs = [NDArray(shape: shape, storage: xs[0].storage), NDArray(shape: shape, storage: xs[1].storage)]
+  let buffers = Buffers(entry.function, inputs, [:])
+  let status = entry.callUnchecked(buffers.pointers, sizes: buffers.sizes)
+  let out = buffers.outputFloats(0)
+  variants.append(ChainVariant(label: label, entry: entry, inputs: inputs, buffers: buffers, diff: status == 0 ? "" : "status \(status)", output: out))
+  say("   \(label): cold compile \(fmtTime(compileTime.total)) (compile \(fmtTime(compileTime.compile)))")
+}
+let chainKernelTraffic = kernelTraffic(variants[0].entry.function, [:])
+swiftFused(xPtr, bPtr, yPtr, chainN)
+let reference = Array(UnsafeBufferPointer(start: yPtr, count: chainN))
+for k in variants.indices where variants[k].diff.isEmpty {
+  let d = zip(variants[k].output, reference).reduce(0.0) { max($0, Double(abs($1.0 - $1.1))) }
+  variants[k].diff = String(format: "%.1e", d)
+}
+var runBudget = chainStats
+runBudget.minSamples = quick ? 3 : 6
+runBudget.seconds /= 2
+var chainItems: [(Budget, () -> Void)] = [
+  (chainStats, { memcpy(temps[0], xPtr, chainN * 4) }),
+  (chainStats, { swiftFused(xPtr, bPtr, yPtr, chainN) }),
+  (chainStats, { swiftUnfused(xPtr, bPtr, yPtr, temps, chainN) }),
+  (chainStats, { swiftUnfusedMalloc(xPtr, bPtr, yPtr, chainN) }),
+]
+for v in variants {
+  chainItems.append((chainStats, { _ = v.entry.callUnchecked(v.buffers.pointers, sizes: v.buffers.sizes) }))
+  chainItems.append((runBudget, { _ = try! v.entry.run(v.inputs) }))
+}
+let chainMeasured = measureRounds(3, chainItems)
+let memcpyStats = chainMeasured[0]
+let fusedStats = chainMeasured[1]
+let unfusedStats = chainMeasured[2]
+let mallocStats = chainMeasured[3]
+chainRow("baseline: memcpy 64 MiB", memcpyStats, graphBytes: 2 * chainN * 4, kernelBytes: nil, diff: "")
+chainRow("baseline: Swift loop, fused", fusedStats, graphBytes: chainGraphBytes, kernelBytes: chainGraphBytes, diff: "")
+chainRow("baseline: Swift, 5 passes, preallocated", unfusedStats, graphBytes: chainGraphBytes, kernelBytes: chainKernelTraffic, diff: "")
+chainRow("baseline: Swift, 5 passes, malloc per call", mallocStats, graphBytes: chainGraphBytes, kernelBytes: chainKernelTraffic, diff: "")
+for (k, v) in variants.enumerated() {
+  chainRow("compiled \(v.label), callUnchecked", chainMeasured[4 + 2 * k], graphBytes: chainGraphBytes, kernelBytes: chainKernelTraffic, diff: v.diff)
+  chainRow("compiled \(v.label), run", chainMeasured[5 + 2 * k], graphBytes: chainGraphBytes, kernelBytes: chainKernelTraffic, diff: "")
+}
+if interpChain {
+  let v = variants[0]
+  var result: [NDArray] = []
+  var times: [Double] = []
+  for _ in 0..<(quick ? 1 : 2) {
+    let t0 = now()
+    let f0 = minorFaults()
+    result = try! Interpreter.run(v.entry.function, v.inputs)
+    times.append(now() - t0)
+    chainRow(
+      "interpreter \(v.label) (run \(times.count))",
+      Stats(median: times.last!, min: times.last!, samples: 1, batch: 1, faultsPerCall: Double(minorFaults() - f0)),
+      graphBytes: chainGraphBytes, kernelBytes: chainKernelTraffic, diff: "")
+  }
+  chainTable.rows[chainTable.rows.count - 1][6] = String(format: "%.1e", maxAbsDiff(v.output, result[0]))
+  chainFigures["interp"] = median(times)
+}
+say(chainTable.render())
+say("   graph GB/s = (x + b read, y written: \(chainGraphBytes / 1_048_576) MiB) / time; kernel GB/s = traffic of every")
+say("   op as its own kernel (\(chainKernelTraffic / 1_048_576) MiB: each op reads its operands and writes a full buffer)")
+say("   / time; GB = 1e9 bytes. Writes also cost a read for ownership (not counted). faults/call =")
+say("   minor page faults per call. The interpreter runs \(quick ? "once" : "twice") on the chain (it is slow);")
+say("   max|Δ| compares with the Swift fused loop (interpreter row: with the compiled result)")
+let compiled1D = chainFigures["compiled f32[\(chainN)], callUnchecked"]!
+let compiled2D = chainFigures["compiled f32[4096,4096], callUnchecked"]!
+var chainRatios = [
+  "compiled f32[\(chainN)] / Swift fused loop: \(fmtRatio(compiled1D / fusedStats.median)) the time (what fusion can win)",
+  "compiled f32[\(chainN)] / Swift 5 passes, preallocated: \(fmtRatio(compiled1D / unfusedStats.median)) the time (intermediates malloc'd per call)",
+  "compiled f32[\(chainN)] / Swift 5 passes, malloc per call: \(fmtRatio(compiled1D / mallocStats.median)) the time (same structure)",
+  "Swift 5 passes, malloc per call / preallocated: \(fmtRatio(mallocStats.median / unfusedStats.median)) the time (page faults)",
+  "compiled f32[4096,4096] / f32[\(chainN)]: \(fmtRatio(compiled2D / compiled1D)) the time",
+]
+if let i = chainFigures["interp"] { chainRatios.insert("interpreter / compiled f32[\(chainN)]: \(fmtRatio(i / compiled1D)) the time", at: 0) }
+for r in chainRatios { say("   ratio: \(r)") }
+summary.append(
+  "16M chain compiled: \(fmtTime(compiled1D)) per call = \(fmt(Double(chainGraphBytes) / compiled1D / 1e9, 2)) GB/s graph I/O, \(fmt(Double(chainKernelTraffic) / compiled1D / 1e9, 2)) GB/s per-op kernel traffic (memcpy: \(fmt(Double(2 * chainN * 4) / memcpyStats.median / 1e9, 2)) GB/s)"
+)
+summary += chainRatios
+xPtr.deallocate()
+bPtr.deallocate()
+yPtr.deallocate()
+for t in temps { t.deallocate() }
+
+// MARK: - 4. Vectorization
+
+say("\n4. Functions in the emitted assembly (host CPU, O3): packed vs scalar f32 instructions")
+var asmTable = Table(["function", "instrs", "packed ops", "widest", "scalar ops", "gather/scatter", "verdict"])
+let asmWorkloads = samples + chainWorkloads
+var scalarKernels: [String] = []
+for w in asmWorkloads {
+  do {
+    let g = try loadGraph(w.text, file: w.file)
+    let m = try compile(g, options: CompileOptions(emitAssembly: true))
+    for k in analyzeAssembly(m.assembly ?? "") where !k.name.hasSuffix("_packed") {
+      var name = k.name.contains(".k") ? k.name : k.name + " (entry)"
+      if w.name == "chain2d" { name = name.replacingOccurrences(of: "nnc_chain", with: "nnc_chain[4096,4096]") }
+      let arithmetic = k.packed + k.scalar > 0
+      let verdict = !arithmetic ? "-" : (k.packed > 0 ? (k.scalar > k.packed ? "mixed" : "vector") : "SCALAR")
+      if verdict == "SCALAR" || verdict == "mixed" { scalarKernels.append(name) }
+      asmTable.add([
+        name, "\(k.instructions)", "\(k.packed)", k.widest.isEmpty ? "-" : k.widest, "\(k.scalar)", "\(k.gathers)", verdict,
+      ])
+    }
+  } catch { fail("compiling \(w.name) to assembly", error) }
+}
+say(asmTable.render())
+say("   packed ops: v{add,sub,mul,div,max,min,fmadd..}ps; scalar ops: the same on one element (..ss);")
+say("   leaving out moves, shuffles and conversions; '-' = no f32 compute; gather/scatter = vgather..")
+say("   and vscatter.. (vectorized across a strided dimension). Kernels missing from the")
+say("   list were inlined into their entry function by O3 (its row counts them together)")
+if !scalarKernels.isEmpty { summary.append("kernels without (or mostly without) packed f32 arithmetic: \(scalarKernels.joined(separator: ", "))") }
+
+// MARK: - Summary
+
+say("\nSummary (ratios from this run)")
+if let (name, t) = firstCompile { say("  first compile in the process (\(name)): \(fmtTime(t))") }
+for s in summary { say("  \(s)") }
+say("  total benchmark time: \(fmtTime(now() - started)); load average at the end: \(loadAverage())")
+scratch.cleanup()
