@@ -58,7 +58,11 @@ public struct CompiledEntry: @unchecked Sendable {
     let symbols = sizeSymbols(function)
     var outputs = function.resultTypes.map { t in NDArray.zeros(t.dtype, t.resolved(bindings).staticShape ?? []) }
     let sizes = symbols.map { Int64(bindings[$0] ?? 0) }
-    let status = withBuffers(inputs, &outputs) { ptrs in callUnchecked(ptrs, sizes: sizes) }
+    // Capture only the entry pointer: capturing `self` copies the whole IR function per call.
+    let entry = self.entry
+    let status = withBuffers(inputs, &outputs) { ptrs in
+      ptrs.withUnsafeBufferPointer { b in sizes.withUnsafeBufferPointer { s in entry(b.baseAddress, s.baseAddress) } }
+    }
     if status == 0 { return outputs }
     if status == 1 { throw .kernel("@\(function.name): out of memory") }
     let k = Int(status) - 2
@@ -107,13 +111,24 @@ func withBuffers<R>(_ inputs: [NDArray], _ outputs: inout [NDArray], _ body: ([U
   }
   let boxes = outputs.map { Box($0.storage) }
   for k in outputs.indices { outputs[k].storage = .f32([]) }  // drop the second reference: no copy on write
-  func step(_ i: Int, _ acc: [UnsafeMutableRawPointer?]) -> R {
-    if i < inputs.count { return readOnly(inputs[i].storage) { p in step(i + 1, acc + [p]) } }
+  var pointers = [UnsafeMutableRawPointer?](repeating: nil, count: inputs.count + boxes.count)
+  func step(_ i: Int) -> R {
+    if i < inputs.count {
+      return readOnly(inputs[i].storage) { p in
+        pointers[i] = p
+        return step(i + 1)
+      }
+    }
     let j = i - inputs.count
-    if j < boxes.count { return writable(boxes[j]) { p in step(i + 1, acc + [p]) } }
-    return body(acc)
+    if j < boxes.count {
+      return writable(boxes[j]) { p in
+        pointers[i] = p
+        return step(i + 1)
+      }
+    }
+    return body(pointers)
   }
-  let r = step(0, [])
+  let r = step(0)
   for k in outputs.indices { outputs[k].storage = boxes[k].storage }
   return r
 }
