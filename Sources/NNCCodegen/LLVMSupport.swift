@@ -55,18 +55,22 @@ func stringAttr(_ ctx: LLVMContextRef, _ key: String, _ value: String) -> LLVMAt
   LLVMCreateStringAttribute(ctx, key, UInt32(key.utf8.count), value, UInt32(value.utf8.count))
 }
 
-/// Attaches `llvm.loop.vectorize.enable` to a loop's latch branch: lets the vectorizer reorder
-/// a floating-point reduction (the C API of LLVM 14 cannot set fast-math flags).
-func markVectorize(_ ctx: LLVMContextRef, latchBranch: LLVMValueRef) {
-  let key = "llvm.loop.vectorize.enable"
-  var pair: [LLVMMetadataRef?] = [
-    LLVMMDStringInContext2(ctx, key, key.utf8.count),
-    LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(ctx), 1, 0)),
-  ]
-  let hint = LLVMMDNodeInContext2(ctx, &pair, pair.count)
+/// Attaches loop hints to a loop's latch branch. `vectorize` sets `llvm.loop.vectorize.enable`:
+/// it lets the vectorizer reorder a floating-point reduction (the C API of LLVM 14 cannot set
+/// fast-math flags). `noUnroll` sets `llvm.loop.unroll.disable`.
+func markLoop(_ ctx: LLVMContextRef, latchBranch: LLVMValueRef, vectorize: Bool, noUnroll: Bool) {
+  var hints: [LLVMMetadataRef?] = []
+  func hint(_ key: String, _ value: LLVMMetadataRef?) {
+    var pair: [LLVMMetadataRef?] = [LLVMMDStringInContext2(ctx, key, key.utf8.count)]
+    if let value { pair.append(value) }
+    hints.append(LLVMMDNodeInContext2(ctx, &pair, pair.count))
+  }
+  if vectorize { hint("llvm.loop.vectorize.enable", LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(ctx), 1, 0))) }
+  if noUnroll { hint("llvm.loop.unroll.disable", nil) }
+  guard !hints.isEmpty else { return }
   var none: [LLVMMetadataRef?] = []
   let temp = LLVMTemporaryMDNode(ctx, &none, 0)
-  var nodes: [LLVMMetadataRef?] = [temp, hint]
+  var nodes: [LLVMMetadataRef?] = [temp] + hints
   let loopID = LLVMMDNodeInContext2(ctx, &nodes, nodes.count)
   LLVMMetadataReplaceAllUsesWith(temp, loopID)
   LLVMSetMetadata(latchBranch, LLVMGetMDKindIDInContext(ctx, "llvm.loop", 9), LLVMMetadataAsValue(ctx, loopID))

@@ -66,6 +66,8 @@ final class FunctionLowering {
   var statusSlot: LLVMValueRef!
   var cleanupBlock: LLVMBasicBlockRef!
   var kernelCount = 0
+  /// Loops built so far (tells `loop` whether its body held another loop).
+  var loopCount = 0
   var guardCount = 0
 
   init(ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?) {
@@ -179,9 +181,10 @@ final class FunctionLowering {
     LLVMAppendBasicBlockInContext(ctx, fn ?? LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)), name)
   }
 
-  /// `for i in 0..<n { body(i) }`; returns the latch branch (for loop metadata).
-  @discardableResult
-  func loop(_ n: LLVMValueRef, _ name: String = "i", body: (LLVMValueRef) -> Void) -> LLVMValueRef {
+  /// `for i in 0..<n { body(i) }`. A loop that contains other loops is not unrolled (unrolling
+  /// outer loops multiplies code size and compile time for little speed); an innermost loop is
+  /// left to LLVM, and `vectorize` lets it reassociate a reduction.
+  func loop(_ n: LLVMValueRef, _ name: String = "i", vectorize: Bool = false, body: (LLVMValueRef) -> Void) {
     let pre = LLVMGetInsertBlock(b)!
     let header = block(name + ".head")
     let bodyBlock = block(name + ".body")
@@ -192,7 +195,10 @@ final class FunctionLowering {
     let cond = LLVMBuildICmp(b, LLVMIntSLT, i, n, "")
     LLVMBuildCondBr(b, cond, bodyBlock, exit)
     LLVMPositionBuilderAtEnd(b, bodyBlock)
+    let before = loopCount
     body(i)
+    loopCount += 1
+    let isOuter = loopCount > before + 1
     let next = LLVMBuildAdd(b, i, constI64(1), "")!
     let latchBlock = LLVMGetInsertBlock(b)!
     let latch = LLVMBuildBr(b, header)!
@@ -200,7 +206,7 @@ final class FunctionLowering {
     var blocks: [LLVMBasicBlockRef?] = [pre, latchBlock]
     LLVMAddIncoming(i, &vals, &blocks, 2)
     LLVMPositionBuilderAtEnd(b, exit)
-    return latch
+    markLoop(ctx, latchBranch: latch, vectorize: vectorize, noUnroll: isOuter)
   }
 
   /// Nested loops over `bounds` (outermost first); `vectorizeInner` marks the innermost loop.
@@ -210,8 +216,7 @@ final class FunctionLowering {
         body(idx)
         return
       }
-      let latch = loop(bounds[k], "i\(k)") { i in level(k + 1, idx + [i]) }
-      if vectorizeInner && k == bounds.count - 1 { markVectorize(ctx, latchBranch: latch) }
+      loop(bounds[k], "i\(k)", vectorize: vectorizeInner && k == bounds.count - 1) { i in level(k + 1, idx + [i]) }
     }
     level(0, [])
   }
