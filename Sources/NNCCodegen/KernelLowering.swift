@@ -251,60 +251,100 @@ extension FunctionLowering {
     }
   }
 
-  /// A sliding window over [N,C,H,W]: calls `body(plane, y, x, ky, kx, iy, ix, inBounds)`.
+  /// out[n, o, y, x] = sum over (c, ky, kx) in that order of input * weight, skipping padding.
+  /// The innermost loop runs over output columns x, within the range whose input column is
+  /// inside the image (no per-element bounds checks), so it vectorizes; each output still sums
+  /// its terms in the interpreter's order, so results agree bit for bit.
   func convKernel(_ p: Conv2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ w: LLVMValueRef, _ wt: TensorType, _ o: LLVMValueRef, _ rt: TensorType) {
     let t = rt.dtype
-    let (nb, c, h, wd) = (dim(xt.shape[0]), dim(xt.shape[1]), dim(xt.shape[2]), dim(xt.shape[3]))
+    let (c, h, wd) = (dim(xt.shape[1]), dim(xt.shape[2]), dim(xt.shape[3]))
     let (oc, cg, kh, kw) = (dim(wt.shape[0]), dim(wt.shape[1]), dim(wt.shape[2]), dim(wt.shape[3]))
     let (oh, ow) = (dim(rt.shape[2]), dim(rt.shape[3]))
     let og = LLVMBuildSDiv(b, oc, constI64(p.groups), "")!
-    loopNest([nb, oc, oh, ow]) { idx in
-      let (n, co, y, xo) = (idx[0], idx[1], idx[2], idx[3])
+    let zero = constScalar(0, t)
+    loopNest([dim(xt.shape[0]), oc, oh]) { idx in
+      let (n, co, y) = (idx[0], idx[1], idx[2])
       let g = LLVMBuildSDiv(self.b, co, og, "")!
-      let accSlot = self.entryAlloca(self.regType(t))
-      LLVMBuildStore(self.b, self.constScalar(0, t), accSlot)
-      self.loopNest([cg, kh, kw]) { k in
-        let cin = LLVMBuildAdd(self.b, LLVMBuildMul(self.b, g, cg, ""), k[0], "")!
-        let iy = LLVMBuildAdd(
-          self.b, LLVMBuildSub(self.b, LLVMBuildMul(self.b, y, self.constI64(p.stride[0]), ""), self.constI64(p.padding[0]), ""),
-          LLVMBuildMul(self.b, k[1], self.constI64(p.dilation[0]), ""), "")!
-        let ix = LLVMBuildAdd(
-          self.b, LLVMBuildSub(self.b, LLVMBuildMul(self.b, xo, self.constI64(p.stride[1]), ""), self.constI64(p.padding[1]), ""),
-          LLVMBuildMul(self.b, k[2], self.constI64(p.dilation[1]), ""), "")!
-        self.ifInside(iy, h, ix, wd) {
-          let xoff = self.dot([n, cin, iy, ix], [LLVMBuildMul(self.b, LLVMBuildMul(self.b, c, h, ""), wd, ""), LLVMBuildMul(self.b, h, wd, ""), wd, self.constI64(1)])
-          let woff = self.dot([co, k[0], k[1], k[2]], [LLVMBuildMul(self.b, LLVMBuildMul(self.b, cg, kh, ""), kw, ""), LLVMBuildMul(self.b, kh, kw, ""), kw, self.constI64(1)])
-          let prod = self.binary(.mul, self.load(x, xoff, t), self.load(w, woff, t), t)
-          let acc = LLVMBuildLoad2(self.b, self.regType(t), accSlot, "")!
-          LLVMBuildStore(self.b, self.binary(.add, acc, prod, t), accSlot)
+      let outRow = self.dot([n, co, y], [LLVMBuildMul(self.b, oc, LLVMBuildMul(self.b, oh, ow, ""), "")!, LLVMBuildMul(self.b, oh, ow, "")!, ow])
+      self.loop(ow, "z") { xo in self.store(zero, o, LLVMBuildAdd(self.b, outRow, xo, ""), t) }
+      self.loop(cg, "c") { ic in
+        let cin = LLVMBuildAdd(self.b, LLVMBuildMul(self.b, g, cg, ""), ic, "")!
+        self.loop(kh, "ky") { ky in
+          let iy = LLVMBuildAdd(
+            self.b, LLVMBuildSub(self.b, LLVMBuildMul(self.b, y, self.constI64(p.stride[0]), ""), self.constI64(p.padding[0]), ""),
+            LLVMBuildMul(self.b, ky, self.constI64(p.dilation[0]), ""), "")!
+          self.ifInside(iy, h, self.constI64(0), self.constI64(1)) {
+            let inRow = self.dot([n, cin, iy], [LLVMBuildMul(self.b, c, LLVMBuildMul(self.b, h, wd, ""), "")!, LLVMBuildMul(self.b, h, wd, "")!, wd])
+            self.loop(kw, "kx") { kx in
+              let wv = self.load(w, self.dot([co, ic, ky, kx], [LLVMBuildMul(self.b, cg, LLVMBuildMul(self.b, kh, kw, ""), "")!, LLVMBuildMul(self.b, kh, kw, "")!, kw, self.constI64(1)]), t)
+              // Input column of output column xo: xo*s - pad + kx*d; keep it in [0, W).
+              let shift = LLVMBuildSub(self.b, LLVMBuildMul(self.b, kx, self.constI64(p.dilation[1]), ""), self.constI64(p.padding[1]), "")!
+              let (lo, hi) = self.validColumns(shift: shift, stride: p.stride[1], width: wd, outWidth: ow)
+              self.loop(from: lo, hi, "x") { xo in
+                let ix = LLVMBuildAdd(self.b, LLVMBuildMul(self.b, xo, self.constI64(p.stride[1]), ""), shift, "")!
+                let off = LLVMBuildAdd(self.b, outRow, xo, "")!
+                let prod = self.binary(.mul, self.load(x, LLVMBuildAdd(self.b, inRow, ix, ""), t), wv, t)
+                self.store(self.binary(.add, self.load(o, off, t), prod, t), o, off, t)
+              }
+            }
+          }
         }
       }
-      let ooff = self.dot(idx, self.strides(rt))
-      self.store(LLVMBuildLoad2(self.b, self.regType(t), accSlot, "")!, o, ooff, t)
     }
   }
 
+  /// The output columns xo in lo..<hi whose input column xo*stride + shift lies in [0, width).
+  func validColumns(shift: LLVMValueRef, stride: Int, width: LLVMValueRef, outWidth: LLVMValueRef) -> (LLVMValueRef, LLVMValueRef) {
+    let s = constI64(stride)
+    let zero = constI64(0)
+    // lo = ceil(-shift / s) when -shift > 0, else 0.
+    let negShift = LLVMBuildSub(b, zero, shift, "")!
+    let loRaw = LLVMBuildSDiv(b, LLVMBuildAdd(b, negShift, constI64(stride - 1), ""), s, "")!
+    let lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, negShift, zero, ""), loRaw, zero, "")!
+    // hi = floor((width - 1 - shift) / s) + 1 when width - 1 - shift >= 0, else 0; at most outWidth.
+    let last = LLVMBuildSub(b, LLVMBuildSub(b, width, constI64(1), ""), shift, "")!
+    let hiRaw = LLVMBuildAdd(b, LLVMBuildSDiv(b, last, s, ""), constI64(1), "")!
+    let hiPos = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, last, zero, ""), hiRaw, zero, "")!
+    let hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, hiPos, outWidth, ""), hiPos, outWidth, "")!
+    return (lo, hi)
+  }
+
+  /// Pooling row by row: each output row starts at the identity, then every window position
+  /// (ky, kx) in order combines the input columns it reaches (no per-element bounds checks, so
+  /// the column loop vectorizes); padding is skipped, and avg divides by kh*kw at the end.
   func poolKernel(_ kind: PoolOp, _ p: Pool2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ o: LLVMValueRef, _ rt: TensorType) {
     let t = rt.dtype
     let planes = LLVMBuildMul(b, dim(xt.shape[0]), dim(xt.shape[1]), "")!
     let (h, wd) = (dim(xt.shape[2]), dim(xt.shape[3]))
     let (oh, ow) = (dim(rt.shape[2]), dim(rt.shape[3]))
-    loopNest([planes, oh, ow]) { idx in
-      let accSlot = self.entryAlloca(self.regType(t))
-      LLVMBuildStore(self.b, self.constScalar(kind == .max ? -.infinity : 0, t), accSlot)
-      self.loopNest([self.constI64(p.kernel[0]), self.constI64(p.kernel[1])]) { k in
-        let iy = LLVMBuildAdd(self.b, LLVMBuildSub(self.b, LLVMBuildMul(self.b, idx[1], self.constI64(p.stride[0]), ""), self.constI64(p.padding[0]), ""), k[0], "")!
-        let ix = LLVMBuildAdd(self.b, LLVMBuildSub(self.b, LLVMBuildMul(self.b, idx[2], self.constI64(p.stride[1]), ""), self.constI64(p.padding[1]), ""), k[1], "")!
-        self.ifInside(iy, h, ix, wd) {
-          let off = self.dot([idx[0], iy, ix], [LLVMBuildMul(self.b, h, wd, ""), wd, self.constI64(1)])
-          let e = self.load(x, off, t)
-          let acc = LLVMBuildLoad2(self.b, self.regType(t), accSlot, "")!
-          LLVMBuildStore(self.b, self.binary(kind == .max ? .max : .add, acc, e, t), accSlot)
+    let identity = constScalar(kind == .max ? -.infinity : 0, t)
+    loopNest([planes, oh]) { idx in
+      let (plane, y) = (idx[0], idx[1])
+      let outRow = LLVMBuildMul(self.b, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, plane, oh, ""), y, ""), ow, "")!
+      self.loop(ow, "z") { xo in self.store(identity, o, LLVMBuildAdd(self.b, outRow, xo, ""), t) }
+      self.loop(self.constI64(p.kernel[0]), "ky") { ky in
+        let iy = LLVMBuildAdd(self.b, LLVMBuildSub(self.b, LLVMBuildMul(self.b, y, self.constI64(p.stride[0]), ""), self.constI64(p.padding[0]), ""), ky, "")!
+        self.ifInside(iy, h, self.constI64(0), self.constI64(1)) {
+          let inRow = LLVMBuildMul(self.b, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, plane, h, ""), iy, ""), wd, "")!
+          self.loop(self.constI64(p.kernel[1]), "kx") { kx in
+            let shift = LLVMBuildSub(self.b, kx, self.constI64(p.padding[1]), "")!
+            let (lo, hi) = self.validColumns(shift: shift, stride: p.stride[1], width: wd, outWidth: ow)
+            self.loop(from: lo, hi, "x") { xo in
+              let ix = LLVMBuildAdd(self.b, LLVMBuildMul(self.b, xo, self.constI64(p.stride[1]), ""), shift, "")!
+              let off = LLVMBuildAdd(self.b, outRow, xo, "")!
+              let e = self.load(x, LLVMBuildAdd(self.b, inRow, ix, ""), t)
+              self.store(self.binary(kind == .max ? .max : .add, self.load(o, off, t), e, t), o, off, t)
+            }
+          }
         }
       }
-      var r = LLVMBuildLoad2(self.b, self.regType(t), accSlot, "")!
-      if kind == .avg { r = LLVMBuildFDiv(self.b, r, self.constScalar(Double(p.kernel[0] * p.kernel[1]), t), "") }
-      self.store(r, o, self.dot(idx, [LLVMBuildMul(self.b, oh, ow, "")!, ow, self.constI64(1)]), t)
+      if kind == .avg {
+        let divisor = self.constScalar(Double(p.kernel[0] * p.kernel[1]), t)
+        self.loop(ow, "d") { xo in
+          let off = LLVMBuildAdd(self.b, outRow, xo, "")!
+          self.store(LLVMBuildFDiv(self.b, self.load(o, off, t), divisor, ""), o, off, t)
+        }
+      }
     }
   }
 

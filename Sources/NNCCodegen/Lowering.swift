@@ -184,7 +184,10 @@ final class FunctionLowering {
   /// `for i in 0..<n { body(i) }`. A loop that contains other loops is not unrolled (unrolling
   /// outer loops multiplies code size and compile time for little speed); an innermost loop is
   /// left to LLVM, and `vectorize` lets it reassociate a reduction.
-  func loop(_ n: LLVMValueRef, _ name: String = "i", vectorize: Bool = false, body: (LLVMValueRef) -> Void) {
+  func loop(
+    from start: LLVMValueRef? = nil, _ n: LLVMValueRef, _ name: String = "i", vectorize: Bool = false,
+    body: (LLVMValueRef) -> Void
+  ) {
     let pre = LLVMGetInsertBlock(b)!
     let header = block(name + ".head")
     let bodyBlock = block(name + ".body")
@@ -202,7 +205,7 @@ final class FunctionLowering {
     let next = LLVMBuildAdd(b, i, constI64(1), "")!
     let latchBlock = LLVMGetInsertBlock(b)!
     let latch = LLVMBuildBr(b, header)!
-    var vals: [LLVMValueRef?] = [constI64(0), next]
+    var vals: [LLVMValueRef?] = [start ?? constI64(0), next]
     var blocks: [LLVMBasicBlockRef?] = [pre, latchBlock]
     LLVMAddIncoming(i, &vals, &blocks, 2)
     LLVMPositionBuilderAtEnd(b, exit)
