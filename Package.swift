@@ -49,9 +49,9 @@ let package = Package(
       path: "Samples/StaticVsDynamic"),
     .testTarget(
       name: "NNCTests",
-      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "StaticVsDynamic"]),
+      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCTestSupport", "StaticVsDynamic"]),
     // Shared test helpers (random well-typed graphs, FileCheck-style matching).
-    .target(name: "NNCTestSupport", dependencies: ["NNCIR"], path: "Tests/Support"),
+    .target(name: "NNCTestSupport", dependencies: ["NNCIR", "NNCRuntime"], path: "Tests/Support"),
     .testTarget(
       name: "NNCCodegenTests",
       dependencies: ["NNC", "NNCCodegen", "NNCRuntime", "NNCPasses", "NNCIR", "NNCTestSupport", "nnc"]),

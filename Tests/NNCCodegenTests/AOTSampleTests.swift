@@ -24,9 +24,9 @@ import Testing
 
   @Test func cProgramPrintsTheInterpretersOutput() throws {
     let nnc = try #require(NNCTool.binary, "the nnc executable was not found next to the test bundle; set NNC_BINARY")
-    let dir = Scratch()
-    let script = NNCTool.packageRoot.appendingPathComponent("Samples/AOTInC/build.sh")
-    let r = try NNCTool.run(
+    let dir = ScratchDirectory()
+    let script = packageRoot.appendingPathComponent("Samples/AOTInC/build.sh")
+    let r = try runExecutable(
       URL(fileURLWithPath: "/bin/sh"), [script.path, dir.url.path], in: dir.url, environment: ["NNC": nnc.path])
     #expect(r.status == 0, "build.sh failed: \(r.stderr)")
     #expect(dir.exists("mlp.o") && dir.exists("mlp.h") && dir.exists("aot_mlp"))
@@ -56,7 +56,7 @@ import Testing
   /// Objects need nothing beyond libc and libm: `nm -u` lists only C library functions (for the
   /// MLP: malloc, free, memset), and every undefined symbol resolves against libc and libm alone.
   @Test func objectsDependOnlyOnLibcAndLibm() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     try dir.write(
       "math.swiftgraph",
       """
@@ -77,21 +77,21 @@ import Testing
 
       """)
     let models = [
-      NNCTool.mlp, NNCTool.packageRoot.appendingPathComponent("Samples/models/lenet.swiftgraph").path, dir.path("math.swiftgraph"),
+      NNCTool.mlp, sampleModelURL("lenet").path, dir.path("math.swiftgraph"),
     ]
     let libc: Set<String> = ["malloc", "free", "memset", "memcpy", "memmove"]
     for (k, model) in models.enumerated() {
       let object = dir.path("m\(k).o")
       let r = try NNCTool.nnc(["compile", model, "-o", object])
       #expect(r.status == 0, "\(r.stderr)")
-      let nm = try NNCTool.run(URL(fileURLWithPath: "/usr/bin/env"), ["nm", "-u", object], in: dir.url)
+      let nm = try runExecutable(URL(fileURLWithPath: "/usr/bin/env"), ["nm", "-u", object], in: dir.url)
       #expect(nm.status == 0, "\(nm.stderr)")
       let undefined = Set(nm.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
       #expect(undefined.contains("malloc") && undefined.contains("free"), "\(model): \(undefined.sorted())")
       if k == 0 { #expect(undefined == ["malloc", "free", "memset"], "\(undefined.sorted())") }
       if k == 2 { #expect(!undefined.subtracting(libc).isEmpty, "the math graph calls libm") }
       // Nothing else is needed: a shared library with no undefined symbols links from it.
-      let link = try NNCTool.run(
+      let link = try runExecutable(
         URL(fileURLWithPath: "/usr/bin/env"), ["cc", "-shared", "-Wl,--no-undefined", "-o", dir.path("m\(k).so"), object, "-lm"],
         in: dir.url)
       #expect(link.status == 0, "\(model): \(link.stderr)")

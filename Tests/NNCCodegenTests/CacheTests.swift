@@ -49,6 +49,21 @@ private func runCached(
   return hit
 }
 
+/// A fresh cache directory holding the entry of `testGraph()` (made by `runCached`), with the
+/// entry's key, its manifest's path and the manifest's text.
+private func cachedTestGraph(sourceLocation: SourceLocation = #_sourceLocation) throws -> (
+  dir: URL, graph: Graph, key: CacheKey, manifest: String, good: String
+) {
+  let dir = temporaryDirectory()
+  let graph = try testGraph()
+  let cache = try CompileCache(directory: dir.path)
+  try runCached(cache, graph, sourceLocation: sourceLocation)
+  let key = try cache.key(for: graph)
+  let manifest = cache.manifestPath(for: key)
+  let good = try String(contentsOfFile: manifest, encoding: .utf8)
+  return (dir, graph, key, manifest, good)
+}
+
 /// Names in `dir`, sorted.
 private func listing(_ dir: URL) throws -> [String] {
   try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
@@ -199,13 +214,7 @@ private final class EventLog: @unchecked Sendable {
     "{\"format\": 1, \"key\": \"x\", \"key\": \"y\"}",
   ])
   func garbageManifestIsRejected(_ text: String) throws {
-    let dir = temporaryDirectory()
-    let graph = try testGraph()
-    let cache = try CompileCache(directory: dir.path)
-    try runCached(cache, graph)
-    let key = try cache.key(for: graph)
-    let manifest = cache.manifestPath(for: key)
-    let good = try String(contentsOfFile: manifest, encoding: .utf8)
+    let (dir, graph, _, manifest, good) = try cachedTestGraph()
     #expect(good.contains("\"library_sha256\": \""))
     try Data(text.utf8).write(to: URL(fileURLWithPath: manifest))
     let fresh = try CompileCache(directory: dir.path)
@@ -217,13 +226,7 @@ private final class EventLog: @unchecked Sendable {
 
   /// A manifest for this key but a different CPU or codegen version is foreign.
   @Test func manifestForAnotherTargetIsForeign() throws {
-    let dir = temporaryDirectory()
-    let graph = try testGraph()
-    let cache = try CompileCache(directory: dir.path)
-    try runCached(cache, graph)
-    let key = try cache.key(for: graph)
-    let manifest = cache.manifestPath(for: key)
-    let good = try String(contentsOfFile: manifest, encoding: .utf8)
+    let (dir, graph, key, manifest, good) = try cachedTestGraph()
     for edited in [
       good.replacingOccurrences(of: "\"cpu\": \"\(key.cpu)\"", with: "\"cpu\": \"pentium\""),
       good.replacingOccurrences(of: "\"codegen_version\": \"\(codegenVersion)\"", with: "\"codegen_version\": \"nnc-codegen-0\""),

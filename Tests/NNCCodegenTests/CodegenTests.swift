@@ -72,8 +72,7 @@ private let symbolic = """
   }
 
   @Test func objectDependsOnlyOnLibcAndLibm() throws {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().appendingPathComponent("Samples/models/lenet.swiftgraph")
+    let url = sampleModelURL("lenet")
     let g = try loadGraph([UInt8](Data(contentsOf: url)), file: url.path)
     let dir = temporaryDirectory()
     let obj = dir.appendingPathComponent("lenet.o")
@@ -98,7 +97,7 @@ private let symbolic = """
     for (k, (a, e)) in zip(got, want).enumerated() {
       // Results 1 and 2 reduce (possibly reassociated); the rest are exact.
       let tol = k == 1 || k == 2 ? 1e-5 : 0
-      #expect(difference(a, e, rtol: tol, atol: tol) == nil, "n=\(n) result \(k): \(difference(a, e, rtol: tol, atol: tol) ?? "")")
+      #expect(mismatch(a, e, rtol: tol, atol: tol) == nil, "n=\(n) result \(k): \(mismatch(a, e, rtol: tol, atol: tol) ?? "")")
     }
   }
 
@@ -122,8 +121,7 @@ private let symbolic = """
 
   /// No JIT: the sources never mention LLVM's execution engines.
   @Test func noJITAnywhere() throws {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let sources = root.appendingPathComponent("Sources")
+    let sources = packageRoot.appendingPathComponent("Sources")
     let e = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
     var checked = 0
     for case let url as URL in e where url.pathExtension == "swift" || url.pathExtension == "h" || url.pathExtension == "c" {

@@ -10,98 +10,18 @@ import NNCRuntime
 import NNCTestSupport
 import Testing
 
-/// The built `nnc` executable, the package root, and running programs.
+/// The built `nnc` executable and the sample it compiles most.
 enum NNCTool {
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
+  static let mlp = sampleModelURL("mlp").path
 
-  /// The package root: the nearest directory above this file holding Package.swift.
-  static let packageRoot: URL = {
-    let source = URL(fileURLWithPath: #filePath)
-    var dir = source.deletingLastPathComponent()
-    while dir.path != "/" {
-      if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-      dir = dir.deletingLastPathComponent()
-    }
-    return source.deletingLastPathComponent()
-  }()
-
-  static let mlp = packageRoot.appendingPathComponent("Samples/models/mlp.swiftgraph").path
-
-  /// `$NNC_BINARY`, else the `nnc` next to the test bundle (SwiftPM builds both into the same
-  /// directory, and the test target depends on it), else nil.
-  static let binary: URL? = {
-    if let path = ProcessInfo.processInfo.environment["NNC_BINARY"] { return URL(fileURLWithPath: path) }
-    var starts: [URL] = CommandLine.arguments.prefix(1).map { URL(fileURLWithPath: $0) }
-    starts += CommandLine.arguments.filter { $0.hasSuffix(".xctest") }.map { URL(fileURLWithPath: $0) }
-    starts += Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map(\.bundleURL)
-    if let exe = Bundle.main.executableURL { starts.append(exe) }
-    for start in starts {
-      var dir = start.resolvingSymlinksInPath().deletingLastPathComponent()
-      for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("nnc")
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), !isDir.boolValue,
-          FileManager.default.isExecutableFile(atPath: candidate.path)
-        {
-          return candidate
-        }
-        dir = dir.deletingLastPathComponent()
-      }
-    }
-    return nil
-  }()
+  /// The `nnc` executable (see `builtExecutable`).
+  static let binary: URL? = builtExecutable("nnc")
 
   /// Runs `nnc arguments` in `directory`.
-  static func nnc(_ arguments: [String], in directory: URL = packageRoot) throws -> Result {
+  static func nnc(_ arguments: [String], in directory: URL = packageRoot) throws -> ExecutableResult {
     let exe = try #require(binary, "the nnc executable was not found next to the test bundle; set NNC_BINARY")
-    return try run(exe, arguments, in: directory)
+    return try runExecutable(exe, arguments, in: directory)
   }
-
-  /// Runs `executable` with `arguments` in `directory`, extra environment variables added.
-  static func run(_ executable: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
-    let fm = FileManager.default
-    let scratch = temporaryDirectory()
-    defer { try? fm.removeItem(at: scratch) }
-    // Files rather than pipes: nothing can block on a full pipe buffer.
-    let outURL = scratch.appendingPathComponent("stdout")
-    let errURL = scratch.appendingPathComponent("stderr")
-    for u in [outURL, errURL] { _ = fm.createFile(atPath: u.path, contents: nil) }
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    defer {
-      try? out.close()
-      try? err.close()
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    try process.run()
-    process.waitUntilExit()
-    return Result(
-      status: process.terminationStatus,
-      stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
-  }
-}
-
-/// A scratch directory removed at the end of the test.
-final class Scratch {
-  let url: URL
-  init() { url = temporaryDirectory() }
-  func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-  func write(_ name: String, _ text: String) throws { try text.write(toFile: path(name), atomically: true, encoding: .utf8) }
-  func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path(name)))) }
-  func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
-  deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 @Suite struct CompileCLITests {
@@ -120,7 +40,7 @@ final class Scratch {
   }
 
   /// Writes the MLP inputs to NAME.npy in `dir`; returns the `--input` arguments.
-  static func writeMLPInputs(_ dir: Scratch) throws -> [String] {
+  static func writeMLPInputs(_ dir: ScratchDirectory) throws -> [String] {
     var args: [String] = []
     for (name, a) in mlpInputs() {
       try Npy.write(a, to: dir.path("\(name).npy"))
@@ -163,7 +83,7 @@ final class Scratch {
   // MARK: - compile
 
   @Test func compileWritesAnELFObject() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     let r = try NNCTool.nnc(["compile", NNCTool.mlp, "-o", dir.path("mlp.o")])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stdout == "" && r.stderr == "")
@@ -182,7 +102,7 @@ final class Scratch {
   }
 
   @Test func emitWritesAssemblyIRAndHeaderNextToTheObject() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     let r = try NNCTool.nnc(["compile", NNCTool.mlp, "-o", dir.path("model.o"), "--emit", "obj,asm,llvm,header"])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(Array(try dir.bytes("model.o").prefix(4)) == [0x7F, 0x45, 0x4C, 0x46])
@@ -212,10 +132,10 @@ final class Scratch {
 
   /// Two headers of different graphs can be included in one C file.
   @Test func headersOfDifferentGraphsHaveDifferentIncludeGuards() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     let a = try NNCTool.nnc(["compile", NNCTool.mlp, "-o", dir.path("a.o"), "--emit", "header"])
     let b = try NNCTool.nnc([
-      "compile", NNCTool.packageRoot.appendingPathComponent("Samples/models/select_branch.swiftgraph").path,
+      "compile", sampleModelURL("select_branch").path,
       "-o", dir.path("b.o"), "--emit", "header",
     ])
     #expect(a.status == 0 && b.status == 0)
@@ -226,7 +146,7 @@ final class Scratch {
   }
 
   @Test func outputIsDeterministic() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     for name in ["one", "two"] {
       let r = try NNCTool.nnc(["compile", NNCTool.mlp, "-o", dir.path("\(name).o"), "--emit", "obj,asm,llvm,header"])
       #expect(r.status == 0, "\(r.stderr)")
@@ -238,7 +158,7 @@ final class Scratch {
 
   @Test func otherCPUsGiveOtherCode() throws {
     let host = try hostTarget()
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     let native = try NNCTool.nnc(["compile", NNCTool.mlp, "-o", dir.path("host.o"), "--emit", "obj,asm"])
     let generic = try NNCTool.nnc(["compile", NNCTool.mlp, "-o", dir.path("generic.o"), "--emit", "obj,asm", "--cpu", "x86-64"])
     #expect(native.status == 0 && generic.status == 0, "\(native.stderr)\(generic.stderr)")
@@ -258,7 +178,7 @@ final class Scratch {
   }
 
   @Test func compileReportsBadInputClearly() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     try dir.write(
       "bad.swiftgraph", "swiftgraph 1\nfunc @f(%a: f32[3,4], %b: f32[5,6]) -> f32[3,6] {\n  %0 = matmul %a, %b\n  return %0\n}\n")
     let parse = try NNCTool.nnc(["compile", "bad.swiftgraph"], in: dir.url)
@@ -292,7 +212,7 @@ final class Scratch {
   }
 
   @Test func functionPicksOneFunction() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     try dir.write(
       "two.swiftgraph",
       """
@@ -324,7 +244,7 @@ final class Scratch {
   // MARK: - run
 
   @Test func runGivesTheInterpretersValues() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     let inputs = try Self.writeMLPInputs(dir)
     let r = try NNCTool.nnc(["run", NNCTool.mlp] + inputs + ["--output", dir.path("y.npy")])
     #expect(r.status == 0, "\(r.stderr)")
@@ -333,7 +253,7 @@ final class Scratch {
     let f = try loadGraph(Array(try Data(contentsOf: URL(fileURLWithPath: NNCTool.mlp))), file: NNCTool.mlp).functions[0]
     let expected = try Interpreter.run(f, Self.mlpInputs().map(\.1))[0]
     #expect(actual.shape == [2, 10])
-    #expect(difference(actual, expected, rtol: 1e-5, atol: 1e-6) == nil)
+    #expect(mismatch(actual, expected, rtol: 1e-5, atol: 1e-6) == nil)
     // relu mattered: some outputs are negative, some positive.
     #expect((0..<20).contains { expected.storage.double($0) < 0 } && (0..<20).contains { expected.storage.double($0) > 0 })
 
@@ -352,7 +272,7 @@ final class Scratch {
   }
 
   @Test func checkPassesOnTheSample() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     let inputs = try Self.writeMLPInputs(dir)
     let r = try NNCTool.nnc(["run", NNCTool.mlp, "--check", "--output", dir.path("y.npy")] + inputs)
     #expect(r.status == 0, "\(r.stderr)")
@@ -365,7 +285,7 @@ final class Scratch {
   }
 
   @Test func runReportsBadInputsClearly() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     let inputs = try Self.writeMLPInputs(dir)
     let withoutB2 = Array(inputs.dropLast(2))
 
@@ -428,7 +348,7 @@ final class Scratch {
   }
 
   @Test func runSymbolsMustAgree() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     try dir.write("pair.swiftgraph", "swiftgraph 1\nfunc @pair(%a: f32[N], %b: f32[N]) -> f32[N] {\n  %c = add %a, %b\n  return %c\n}\n")
     try Npy.write(NDArray([Float(1), 2, 3], shape: [3]), to: dir.path("a.npy"))
     try Npy.write(NDArray([Float(1), 2], shape: [2]), to: dir.path("b.npy"))
@@ -441,7 +361,7 @@ final class Scratch {
   }
 
   @Test func failedGuardExitsWithItsMessageAndLocation() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     try dir.write("guarded.swiftgraph", Self.guarded)
     try Npy.write(NDArray([Float(1), 4, 9], shape: [3]), to: dir.path("pos.npy"))
     try Npy.write(NDArray([Float(1), -4, 9], shape: [3]), to: dir.path("neg.npy"))
@@ -463,7 +383,7 @@ final class Scratch {
   }
 
   @Test func printedFormOfOtherDTypesAndLargeArrays() throws {
-    let dir = Scratch()
+    let dir = ScratchDirectory()
     try dir.write(
       "kinds.swiftgraph",
       """

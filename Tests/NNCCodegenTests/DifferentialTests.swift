@@ -8,64 +8,12 @@ import NNCCodegen
 import NNCIR
 import NNCPasses
 import NNCRuntime
+import NNCTestSupport
 import Testing
 
-struct FixtureCase: Decodable, CustomStringConvertible, Sendable {
-  struct Array: Decodable, Sendable {
-    var dtype: String
-    var shape: [Int]
-    var data: [Element]
-  }
-  enum Element: Decodable, Sendable {
-    case number(Double)
-    case flag(Bool)
-    init(from decoder: Decoder) throws {
-      let c = try decoder.singleValueContainer()
-      if let b = try? c.decode(Bool.self) {
-        self = .flag(b)
-      } else if let d = try? c.decode(Double.self) {
-        self = .number(d)
-      } else {
-        let s = try c.decode(String.self)
-        self = .number(s == "inf" ? .infinity : s == "-inf" ? -.infinity : .nan)
-      }
-    }
-    var double: Double {
-      switch self {
-      case .number(let d): return d
-      case .flag(let b): return b ? 1 : 0
-      }
-    }
-  }
-  var name: String
-  var graph: String
-  var inputs: [Array]
-  var description: String { name }
-}
-
-extension FixtureCase.Array {
-  var ndarray: NDArray {
-    switch DType(rawValue: dtype)! {
-    case .f32: return NDArray(data.map { Float($0.double) }, shape: shape)
-    case .f64: return NDArray(data.map(\.double), shape: shape)
-    case .i32: return NDArray(data.map { Int32($0.double) }, shape: shape)
-    case .i64: return NDArray(data.map { Int64($0.double) }, shape: shape)
-    case .bool: return NDArray(data.map { $0.double != 0 }, shape: shape)
-    }
-  }
-}
-
-struct FixtureFile: Decodable {
-  var cases: [FixtureCase]
-  var error_cases: [FixtureCase]
-}
-
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// Every fixture (and error case) as one graph with functions renamed `c0`, `c1`, ...
-let fixtureGraph: (Graph, [FixtureCase]) = {
-  let data = try! Data(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/ops.json"))
-  let file = try! JSONDecoder().decode(FixtureFile.self, from: data)
+let fixtureGraph: (Graph, [OpFixtureCase]) = {
+  let file = OpFixtureFile.ops
   let all = file.cases + file.error_cases
   var g = Graph()
   for (k, c) in all.enumerated() {
@@ -92,14 +40,14 @@ let fixtureEntries: Result<[String: CompiledEntry], Error> = Result { try compil
     let entries = try fixtureEntries.get()
     let c = fixtureGraph.1[k]
     let f = fixtureGraph.0.functions[k]
-    let inputs = c.inputs.map(\.ndarray)
+    let inputs = c.inputs.map(\.array)
     let expected: Result<[NDArray], RuntimeError> = Result { () throws(RuntimeError) in try Interpreter.run(f, inputs) }
     let actual: Result<[NDArray], RuntimeError> = Result { () throws(RuntimeError) in try entries[f.name]!.run(inputs) }
     switch (expected, actual) {
     case (.success(let e), .success(let a)):
       let tol = DifferentialTests.reduces(f) ? 1e-5 : 0
       for (x, y) in zip(a, e) {
-        let d = difference(x, y, rtol: tol, atol: tol / 10)
+        let d = mismatch(x, y, rtol: tol, atol: tol / 10)
         #expect(d == nil, "\(c.name): \(d ?? "")")
       }
     case (.failure(let e), .failure(let a)):

@@ -10,7 +10,7 @@ import Testing
 
 @Suite struct NpyTests {
   static func fixture(_ name: String) -> String {
-    NNCTool.packageRoot.appendingPathComponent("Tests/Fixtures/npy/\(name)").path
+    packageRoot.appendingPathComponent("Tests/Fixtures/npy/\(name)").path
   }
 
   static func fixtureBytes(_ name: String) throws -> [UInt8] {

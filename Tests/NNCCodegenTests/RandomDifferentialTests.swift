@@ -46,7 +46,7 @@ private let randomEntries: Result<[String: CompiledEntry], Error> = Result { try
       case (.success(let e), .success(let a)):
         let tol = RandomDifferentialTests.sumsFloats(f) ? 1e-4 : 0
         for (i, (x, y)) in zip(a, e).enumerated() {
-          let d = difference(x, y, rtol: tol, atol: tol)
+          let d = mismatch(x, y, rtol: tol, atol: tol)
           #expect(d == nil, "\(f.name) n=\(n) result \(i): \(d ?? "")\n\(Graph(functions: [f]).text())")
         }
       case (.failure(let e), .failure(let a)):

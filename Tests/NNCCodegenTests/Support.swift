@@ -1,5 +1,4 @@
-// Compiling graphs to shared libraries for tests, and comparing compiled results with the
-// reference interpreter.
+// Compiling graphs to shared libraries for tests, and the deterministic inputs they run on.
 
 import Foundation
 import NNCCodegen
@@ -22,22 +21,6 @@ func compileAndLoad(_ graph: Graph, options: CompileOptions = CompileOptions()) 
     out[f.name] = try CompiledEntry(function: f, library: library, symbol: EntryNames(f.name).packed)
   }
   return out
-}
-
-/// nil when equal within tolerance (NaN matches NaN, infinities exact), else what differs.
-func difference(_ actual: NDArray, _ expected: NDArray, rtol: Double, atol: Double) -> String? {
-  guard actual.dtype == expected.dtype, actual.shape == expected.shape else {
-    return "got \(actual.type), expected \(expected.type)"
-  }
-  for i in 0..<expected.count {
-    let (a, e) = (actual.storage.double(i), expected.storage.double(i))
-    if a.isNaN && e.isNaN { continue }
-    if a == e { continue }
-    if e.isInfinite || a.isInfinite || !(abs(a - e) <= atol + rtol * abs(e)) {
-      return "element \(i): got \(a), expected \(e)"
-    }
-  }
-  return nil
 }
 
 /// Deterministic inputs for a function: symbols bound to `n`.

@@ -4,115 +4,19 @@
 import Foundation
 import NNCIR
 import NNCPasses
+import NNCTestSupport
 import Testing
 
 /// The built `nnc` executable and a way to run it.
 enum NNCBinary {
-  /// What one run of `nnc` did.
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
-
-  /// The binary: `$NNC_BINARY` if set, else the `nnc` next to the test bundle (SwiftPM puts both in
-  /// `.build/<triple>/debug`), else the newest one under the package's build directories.
-  static let url: URL? = locate()
-
-  private static func isExecutable(_ url: URL) -> Bool {
-    var isDir: ObjCBool = false
-    return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && !isDir.boolValue
-      && FileManager.default.isExecutableFile(atPath: url.path)
-  }
-
-  private static func locate() -> URL? {
-    if let path = ProcessInfo.processInfo.environment["NNC_BINARY"] { return URL(fileURLWithPath: path) }
-    // Places the test bundle may be: argv[0] on Linux, an `.xctest` argument or loaded bundle on
-    // macOS (`.../debug/nncPackageTests.xctest/Contents/MacOS/...`).
-    var starts: [URL] = CommandLine.arguments.prefix(1).map { URL(fileURLWithPath: $0) }
-    starts += CommandLine.arguments.filter { $0.hasSuffix(".xctest") }.map { URL(fileURLWithPath: $0) }
-    starts += Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map(\.bundleURL)
-    if let exe = Bundle.main.executableURL { starts.append(exe) }
-    for start in starts {
-      var dir = start.resolvingSymlinksInPath().deletingLastPathComponent()
-      for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("nnc")
-        if isExecutable(candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-      }
-    }
-    // Last resort: the newest `nnc` in any build directory of the package.
-    let root = Golden.packageRoot
-    let fm = FileManager.default
-    var found: [(URL, Date)] = []
-    for build in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] where build.hasPrefix(".build") {
-      let base = root.appendingPathComponent(build)
-      let triples = ((try? fm.contentsOfDirectory(atPath: base.path)) ?? []).map { base.appendingPathComponent($0) }
-      for dir in [base] + triples {
-        let candidate = dir.appendingPathComponent("debug/nnc")
-        if isExecutable(candidate),
-          let date = (try? fm.attributesOfItem(atPath: candidate.path))?[.modificationDate] as? Date
-        {
-          found.append((candidate, date))
-        }
-      }
-    }
-    return found.max { $0.1 < $1.1 }?.0
-  }
+  /// The binary (see `builtExecutable`).
+  static let url: URL? = builtExecutable("nnc")
 
   /// Runs `nnc arguments` in `directory` with `stdin` as its standard input.
-  static func run(_ arguments: [String], stdin: String? = nil, in directory: URL = Golden.packageRoot) throws -> Result {
+  static func run(_ arguments: [String], stdin: String? = nil, in directory: URL = packageRoot) throws -> ExecutableResult {
     let binary = try #require(url, "the nnc executable was not found next to the test bundle; set NNC_BINARY")
-    let fm = FileManager.default
-    let scratch = fm.temporaryDirectory.appendingPathComponent("nnc-cli-\(UUID().uuidString)")
-    try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? fm.removeItem(at: scratch) }
-    // Files rather than pipes: nothing can block on a full pipe buffer.
-    let outURL = scratch.appendingPathComponent("stdout")
-    let errURL = scratch.appendingPathComponent("stderr")
-    let inURL = scratch.appendingPathComponent("stdin")
-    for u in [outURL, errURL] { _ = fm.createFile(atPath: u.path, contents: nil) }
-    _ = fm.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    let input = try FileHandle(forReadingFrom: inURL)
-    defer {
-      try? out.close()
-      try? err.close()
-      try? input.close()
-    }
-
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    process.waitUntilExit()
-    return Result(
-      status: process.terminationStatus,
-      stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    return try runExecutable(binary, arguments, in: directory, stdin: stdin)
   }
-}
-
-/// A scratch directory holding files that a test writes, removed at the end of the test.
-private struct ScratchDirectory: ~Copyable {
-  let url: URL
-
-  init() throws {
-    url = FileManager.default.temporaryDirectory.appendingPathComponent("nnc-cli-input-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  }
-
-  /// Writes `text` to `name` in the directory.
-  func write(_ name: String, _ text: String) throws {
-    try text.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8)
-  }
-
-  deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 @Suite struct CLITests {
@@ -165,7 +69,7 @@ private struct ScratchDirectory: ~Copyable {
   }
 
   @Test func badFileGivesOneLocatedErrorWithSourceLineAndCaret() throws {
-    let dir = try ScratchDirectory()
+    let dir = ScratchDirectory()
     try dir.write("bad.swiftgraph", Self.badMatmul)
     let r = try NNCBinary.run(["dump", "bad.swiftgraph"], in: dir.url)
     #expect(r.status == 1)
@@ -187,7 +91,7 @@ private struct ScratchDirectory: ~Copyable {
   /// Columns count bytes; the caret must still sit under the column when tabs or multi-byte
   /// characters come before it.
   @Test func caretLinesUpAfterTabsAndNonASCII() throws {
-    let dir = try ScratchDirectory()
+    let dir = ScratchDirectory()
     try dir.write("tab.swiftgraph", "swiftgraph 1\nfunc @f(%a: f32[3,4], %b: f32[5,6]) -> f32[3,6] {\n\t%0 = matmul %a, %b\n  return %0\n}\n")
     let t = try NNCBinary.run(["verify", "tab.swiftgraph"], in: dir.url)
     #expect(t.stderr == "tab.swiftgraph:3:7: error: matmul: inner dims differ: f32[3,4] x f32[5,6]\n\t%0 = matmul %a, %b\n\t     ^\n")
@@ -256,7 +160,7 @@ private struct ScratchDirectory: ~Copyable {
   }
 
   @Test func printAfterAllShowsEveryPass() throws {
-    let dir = try ScratchDirectory()
+    let dir = ScratchDirectory()
     try dir.write("m.swiftgraph", Self.messy)
     let r = try NNCBinary.run(["dump", "m.swiftgraph", "--passes=cse,dce", "--print-after-all", "--no-locations"], in: dir.url)
     #expect(r.status == 0)

@@ -43,6 +43,7 @@
 import Foundation
 import NNCIR
 import NNCPasses
+import NNCTestSupport
 import Testing
 
 @Suite struct GoldenTests {
@@ -85,7 +86,7 @@ import Testing
   /// Each sample model is run by some golden file, so a new sample needs a golden file too.
   @Test func everySampleHasAGoldenFile() throws {
     let samples = try FileManager.default.contentsOfDirectory(
-      atPath: Golden.packageRoot.appendingPathComponent("Samples/models").path
+      atPath: packageRoot.appendingPathComponent("Samples/models").path
     ).filter { $0.hasSuffix(".swiftgraph") }
     #expect(!samples.isEmpty)
     var referenced: Set<String> = []

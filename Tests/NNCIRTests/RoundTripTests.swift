@@ -9,9 +9,7 @@ import Testing
 
 /// The `.swiftgraph` files under Samples/models, with their names, sorted.
 enum SampleModels {
-  static let directory = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Samples/models")
+  static let directory = packageRoot.appendingPathComponent("Samples/models")
 
   static func all() throws -> [(name: String, bytes: [UInt8])] {
     let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)

@@ -3,6 +3,7 @@
 import NNCIR
 import NNCPasses
 import NNCRuntime
+import NNCTestSupport
 import Testing
 
 @Suite struct InterpreterTests {

@@ -5,6 +5,7 @@ import Foundation
 import NNC
 import NNCIR
 import NNCRuntime
+import NNCTestSupport
 import Testing
 
 @Suite struct SampleTests {
@@ -26,22 +27,12 @@ import Testing
   }
 
   @Test func staticVsDynamicRuns() throws {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var dir = bin
-    // The test bundle may sit inside a .xctest directory; the sample binary is beside it.
-    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("StaticVsDynamic").path), dir.pathComponents.count > 1 {
-      dir = dir.deletingLastPathComponent()
-    }
-    let exe = dir.appendingPathComponent("StaticVsDynamic")
-    try #require(FileManager.default.isExecutableFile(atPath: exe.path), "StaticVsDynamic not built at \(exe.path)")
-    let p = Process()
-    p.executableURL = exe
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    try p.run()
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0)
+    let exe = try #require(
+      builtExecutable("StaticVsDynamic"),
+      "StaticVsDynamic not built at \(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path)")
+    let r = try runExecutable(exe, [], in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+    let out = r.stdout
+    #expect(r.status == 0)
     #expect(out.contains("static cond (z < 0 picks w1):  x·w2"))
     #expect(out.contains("eager Swift if (z > 0 picks w1): x·w1"))
     #expect(out.contains("%0 = matmul %x, %w1 : f32[3,5]"))

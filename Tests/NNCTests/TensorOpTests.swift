@@ -5,6 +5,7 @@ import Foundation
 import NNC
 import NNCIR
 import NNCRuntime
+import NNCTestSupport
 import Testing
 
 /// One fixture: a Swift call on some inputs, and the output NumPy computed.
@@ -23,8 +24,8 @@ enum TensorFixtures {
   struct JSONCase: Decodable {
     var name: String
     var call: String
-    var inputs: [Fixtures.JSONArray]
-    var outputs: [Fixtures.JSONArray]
+    var inputs: [FixtureArray]
+    var outputs: [FixtureArray]
     var rtol: Double
     var atol: Double
   }
@@ -35,7 +36,7 @@ enum TensorFixtures {
 
   /// Decoded with JSONDecoder: JSONSerialization rounds some doubles wrongly on Linux.
   static let cases: [TensorOpCase] = {
-    let url = Fixtures.root.appendingPathComponent("Tests/Fixtures/tensor_ops.json")
+    let url = packageRoot.appendingPathComponent("Tests/Fixtures/tensor_ops.json")
     let file = try! JSONDecoder().decode(JSONFile.self, from: Data(contentsOf: url))
     return file.cases.map {
       TensorOpCase(

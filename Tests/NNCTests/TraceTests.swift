@@ -6,6 +6,7 @@ import NNC
 import NNCIR
 import NNCPasses
 import NNCRuntime
+import NNCTestSupport
 import Testing
 
 /// One traced program: inputs and a body over them.
@@ -192,14 +193,7 @@ let traceCases: [TraceCase] = [
   /// interpreter on the same weights.
   @Test func mlpTraceMatchesSample() throws {
     let sample = try loadSample("mlp")
-    let g = RandomGenerator(seed: 40)
-    let x = Tensor.randn([4, 784], generator: g)
-    let w1 = Tensor.randn([784, 256], generator: g) * 0.05
-    let b1 = Tensor.randn([256], generator: g)
-    let w2 = Tensor.randn([256, 10], generator: g) * 0.05
-    let b2 = Tensor.randn([10], generator: g)
-    let inputs = [x, w1, b1, w2, b2]
-    let t = trace(inputs) { p in [(p[0].matmul(p[1]) + p[2]).relu().matmul(p[3]) + p[4]] }
+    let (t, inputs) = mlp(batch: 4, seed: 40)
     let traced = try Interpreter.run(t.function, inputs.map(\.array))
     let expected = try Interpreter.run(sample, inputs.map(\.array))
     #expect(mismatch(traced[0], expected[0], rtol: 1e-5, atol: 1e-5) == nil)
@@ -209,17 +203,7 @@ let traceCases: [TraceCase] = [
   /// LeNet-5 written with the Tensor API, traced, equals the hand-written sample.
   @Test func lenetTraceMatchesSample() throws {
     let sample = try loadSample("lenet")
-    let g = RandomGenerator(seed: 41)
-    let shapes = [[2, 1, 28, 28], [6, 1, 5, 5], [6], [16, 6, 5, 5], [16], [256, 120], [120], [120, 84], [84], [84, 10], [10]]
-    let inputs = shapes.map { Tensor.randn($0, generator: g) * 0.3 }
-    let t = trace(inputs) { p in
-      let c1 = p[0].conv2d(p[1], bias: p[2]).relu().maxPool2d(kernel: [2, 2])
-      let c2 = c1.conv2d(p[3], bias: p[4]).relu().maxPool2d(kernel: [2, 2])
-      let flat = c2.reshape(-1, 256)
-      let h1 = (flat.matmul(p[5]) + p[6]).relu()
-      let h2 = (h1.matmul(p[7]) + p[8]).relu()
-      return [h2.matmul(p[9]) + p[10]]
-    }
+    let (t, inputs) = lenet(seed: 41)
     let traced = try Interpreter.run(t.function, inputs.map(\.array))
     let expected = try Interpreter.run(sample, inputs.map(\.array))
     #expect(traced[0].shape == [2, 10])
@@ -229,7 +213,7 @@ let traceCases: [TraceCase] = [
 
 /// A function from Samples/models, loaded and verified.
 func loadSample(_ name: String) throws -> Function {
-  let url = Fixtures.root.appendingPathComponent("Samples/models/\(name).swiftgraph")
+  let url = sampleModelURL(name)
   let bytes = try [UInt8](Data(contentsOf: url))
   return try loadGraph(bytes, file: url.path).functions[0]
 }

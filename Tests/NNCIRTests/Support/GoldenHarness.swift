@@ -5,6 +5,7 @@
 import Foundation
 import NNCIR
 import NNCPasses
+import NNCTestSupport
 import Testing
 
 /// A problem in a golden file itself (not in nnc's output): a bad directive or RUN line.
@@ -150,16 +151,6 @@ enum GoldenOutcome {
 
 /// Finding, running, checking and re-recording golden files.
 enum Golden {
-  /// The package root: the nearest directory above this source file holding Package.swift.
-  static let packageRoot: URL = {
-    let source = URL(fileURLWithPath: #filePath)
-    var dir = source.deletingLastPathComponent()
-    while dir.path != "/" {
-      if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-      dir = dir.deletingLastPathComponent()
-    }
-    return source.deletingLastPathComponent()
-  }()
   static let directory = packageRoot.appendingPathComponent("Tests/NNCIRTests/Golden")
 
   /// Names of the golden files, sorted.
