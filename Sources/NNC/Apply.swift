@@ -48,6 +48,14 @@ extension Tensor {
     return Tensor(array: NDArray(shape: [], storage: kept), weakScalar: true)
   }
 
+  /// A 0-d tensor from a Swift integer (i64 unless `dtype` says otherwise). Kept as an integer:
+  /// going through Double would round integers beyond 2^53.
+  static func weak(_ value: Int, _ dtype: DType) -> Tensor {
+    let storage = ArrayStorage.i64([Int64(value)])
+    let kept = dtype == .i64 ? storage : Kernels.castStorage(storage, to: dtype)
+    return Tensor(array: NDArray(shape: [], storage: kept), weakScalar: true)
+  }
+
   /// The result dtype of combining `a` and `b`, PyTorch style: a Swift scalar adopts the tensor's
   /// dtype unless it is of a higher kind (a float scalar with an integer tensor gives f32);
   /// tensors promote to the higher kind, then the wider type.

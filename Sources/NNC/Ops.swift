@@ -60,14 +60,14 @@ extension Tensor {
   public static func * (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) * b }
   public static func / (a: Tensor, b: Float) -> Tensor { a / weak(Double(b), .f32) }
   public static func / (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) / b }
-  public static func + (a: Tensor, b: Int) -> Tensor { a + weak(Double(b), .i64) }
-  public static func + (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) + b }
-  public static func - (a: Tensor, b: Int) -> Tensor { a - weak(Double(b), .i64) }
-  public static func - (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) - b }
-  public static func * (a: Tensor, b: Int) -> Tensor { a * weak(Double(b), .i64) }
-  public static func * (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) * b }
-  public static func / (a: Tensor, b: Int) -> Tensor { a / weak(Double(b), .i64) }
-  public static func / (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) / b }
+  public static func + (a: Tensor, b: Int) -> Tensor { a + weak(b, .i64) }
+  public static func + (a: Int, b: Tensor) -> Tensor { weak(a, .i64) + b }
+  public static func - (a: Tensor, b: Int) -> Tensor { a - weak(b, .i64) }
+  public static func - (a: Int, b: Tensor) -> Tensor { weak(a, .i64) - b }
+  public static func * (a: Tensor, b: Int) -> Tensor { a * weak(b, .i64) }
+  public static func * (a: Int, b: Tensor) -> Tensor { weak(a, .i64) * b }
+  public static func / (a: Tensor, b: Int) -> Tensor { a / weak(b, .i64) }
+  public static func / (a: Int, b: Tensor) -> Tensor { weak(a, .i64) / b }
 
   // MARK: - in-place arithmetic (visible through every view of the storage)
 
@@ -120,18 +120,18 @@ extension Tensor {
   public static func .> (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .> b }
   public static func .>= (a: Tensor, b: Float) -> Tensor { a .>= weak(Double(b), .f32) }
   public static func .>= (a: Float, b: Tensor) -> Tensor { weak(Double(a), .f32) .>= b }
-  public static func .== (a: Tensor, b: Int) -> Tensor { a .== weak(Double(b), .i64) }
-  public static func .== (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .== b }
-  public static func .!= (a: Tensor, b: Int) -> Tensor { a .!= weak(Double(b), .i64) }
-  public static func .!= (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .!= b }
-  public static func .< (a: Tensor, b: Int) -> Tensor { a .< weak(Double(b), .i64) }
-  public static func .< (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .< b }
-  public static func .<= (a: Tensor, b: Int) -> Tensor { a .<= weak(Double(b), .i64) }
-  public static func .<= (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .<= b }
-  public static func .> (a: Tensor, b: Int) -> Tensor { a .> weak(Double(b), .i64) }
-  public static func .> (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .> b }
-  public static func .>= (a: Tensor, b: Int) -> Tensor { a .>= weak(Double(b), .i64) }
-  public static func .>= (a: Int, b: Tensor) -> Tensor { weak(Double(a), .i64) .>= b }
+  public static func .== (a: Tensor, b: Int) -> Tensor { a .== weak(b, .i64) }
+  public static func .== (a: Int, b: Tensor) -> Tensor { weak(a, .i64) .== b }
+  public static func .!= (a: Tensor, b: Int) -> Tensor { a .!= weak(b, .i64) }
+  public static func .!= (a: Int, b: Tensor) -> Tensor { weak(a, .i64) .!= b }
+  public static func .< (a: Tensor, b: Int) -> Tensor { a .< weak(b, .i64) }
+  public static func .< (a: Int, b: Tensor) -> Tensor { weak(a, .i64) .< b }
+  public static func .<= (a: Tensor, b: Int) -> Tensor { a .<= weak(b, .i64) }
+  public static func .<= (a: Int, b: Tensor) -> Tensor { weak(a, .i64) .<= b }
+  public static func .> (a: Tensor, b: Int) -> Tensor { a .> weak(b, .i64) }
+  public static func .> (a: Int, b: Tensor) -> Tensor { weak(a, .i64) .> b }
+  public static func .>= (a: Tensor, b: Int) -> Tensor { a .>= weak(b, .i64) }
+  public static func .>= (a: Int, b: Tensor) -> Tensor { weak(a, .i64) .>= b }
 
   /// Elementwise comparison by name, recording the caller's location.
   public func compare(_ op: CompareOp, _ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {

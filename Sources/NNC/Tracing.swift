@@ -113,12 +113,41 @@ final class Tracer: @unchecked Sendable {
       var inverse = p
       for (i, a) in p.enumerated() { inverse[a] = i }
       return emit(.permute(perm: inverse), [updated], loc).first ?? base
-    case .expand:
-      // Writes through expanded views are rejected before tracing; keep the base.
-      return base
+    case .expand(let target):
+      // `assign` rejects a view that repeats an element, so the steps below reach each axis
+      // this step broadcasts (a new one, or 1 -> n) at one index only: the new base is the
+      // updated value at that index (written elements there, old ones elsewhere).
+      guard let at = Tracer.firstReached(steps.dropFirst(), in: target) else { return base }
+      let lead = target.count - shape.count
+      var start = [Int](repeating: 0, count: target.count)
+      var end = target
+      for a in 0..<target.count where a < lead || shape[a - lead] != target[a] {
+        start[a] = at[a]
+        end[a] = at[a] + 1
+      }
+      let ones = [Int](repeating: 1, count: target.count)
+      let row = emit(.slice(start: start, end: end.map(Dim.int), step: ones), [updated], loc).first ?? updated
+      return emit(.reshape(shape: shape.map(Dim.int)), [row], loc).first ?? base
     case .slice(let start, let end, let stride):
       return scatterSlice(updated, into: base, shape: shape, start: start, end: end, stride: stride, loc)
     }
+  }
+
+  /// The coordinates, in a tensor of `shape`, of the first element the view `steps` reaches
+  /// (nil when it reaches none): the steps replayed on the flat indices.
+  static func firstReached(_ steps: ArraySlice<ViewStep>, in shape: [Int]) -> [Int]? {
+    let n = shape.reduce(1, *)
+    var x = NDArray((0..<n).map { Int64($0) }, shape: shape)
+    for step in steps {
+      let op = Tracer.op(step)
+      guard let s = (try? op.resultTypes(for: [x.type]))?.first?.staticShape,
+        let y = (try? Kernels.apply(op, [x], resultShapes: [s]))?.first
+      else { return nil }
+      x = y
+    }
+    guard case .i64(let v) = x.storage, let first = v.first else { return nil }
+    let strides = ShapeMath.strides(shape)
+    return shape.indices.map { (Int(first) / strides[$0]) % shape[$0] }
   }
 
   /// `base` with the strided box `start..<end` (step `stride`) replaced by `part`:
@@ -132,7 +161,7 @@ final class Tracer: @unchecked Sendable {
     var placedShape = builder.type(of: part)?.staticShape ?? []
     for axis in 0..<shape.count {
       let k = placedShape[axis]
-      if stride[axis] > 1 && k > 0 {
+      if stride[axis] > 1 && k > 1 {
         // [.., k, ..] -> [.., k, 1, ..] -> pad the new axis to s -> [.., k*s, ..] -> first (k-1)*s+1.
         let s = stride[axis]
         var withAxis = placedShape

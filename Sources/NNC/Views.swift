@@ -49,14 +49,14 @@ extension Tensor {
       return nil
     }
     if let h = holes.first {
-      let known = s.filter { $0 != -1 }.reduce(1, *)
-      guard known > 0, count % known == 0 else {
+      // Overflow-checked: a huge shape is a misuse, not a trap.
+      guard let known = ShapeMath.elementCount(s.filter { $0 != -1 }), known > 0, count % known == 0 else {
         misuse("\(what): cannot infer -1 in \(shape) for \(count) elements of \(type)", loc)
         return nil
       }
       s[h] = count / known
     }
-    guard s.reduce(1, *) == count else {
+    guard ShapeMath.elementCount(s) == count else {
       misuse("\(what): shape \(shape) does not hold the \(count) elements of \(type)", loc)
       return nil
     }
@@ -162,6 +162,10 @@ extension Tensor {
       misuse("expand: cannot expand \(type) to fewer dims \(shape)", loc)
       return Tensor.placeholder(dtype)
     }
+    guard ShapeMath.elementCount(shape) != nil else {
+      misuse("expand: \(shape) has a negative size or more than 2^48 elements", loc)
+      return Tensor.placeholder(dtype)
+    }
     let lead = shape.count - rank
     var st = [Int](repeating: 0, count: shape.count)
     for k in 0..<rank {
@@ -219,7 +223,7 @@ extension Tensor {
   @_disfavoredOverload
   public subscript(_ indices: any TensorIndexConvertible..., file file: StaticString = #fileID, line line: UInt = #line) -> Int {
     get { select(indices.map(\.tensorIndex), here(file, line)).item(as: Int.self, file: file, line: line) }
-    set { select(indices.map(\.tensorIndex), here(file, line)).assign(Tensor.weak(Double(newValue), .i64), file: file, line: line) }
+    set { select(indices.map(\.tensorIndex), here(file, line)).assign(Tensor.weak(newValue, .i64), file: file, line: line) }
   }
 
   func select(_ indices: [TensorIndex], _ loc: Location) -> Tensor {
@@ -265,12 +269,14 @@ extension Tensor {
       var newShape: [Int] = []
       var offset = storageOffset
       for k in 0..<rank {
+        // ceil(span / step), written so a huge step cannot overflow.
         let span: Int = end[k] - start[k]
-        newShape.append((span + step[k] - 1) / step[k])
+        newShape.append(span == 0 ? 0 : (span - 1) / step[k] + 1)
         offset += start[k] * strides[k]
       }
+      // An axis of one element never steps (and stride * a huge step would overflow).
       sliced = derived(
-        shape: newShape, strides: (0..<rank).map { strides[$0] * step[$0] }, offset: offset,
+        shape: newShape, strides: (0..<rank).map { newShape[$0] > 1 ? strides[$0] * step[$0] : strides[$0] }, offset: offset,
         step: .slice(start: start, end: end, step: step))
     }
     if drop.isEmpty { return sliced }
@@ -364,6 +370,10 @@ extension Tensor {
       if dtype == .bool {
         pred = value != 0 ? scalar : (tracer.emit(.unary(.not), [scalar], loc).first ?? scalar)
         message = "branch condition was \(value != 0) when traced"
+      } else if value.isNaN {
+        // NaN equals nothing, itself included: the guard is that the value is NaN again.
+        pred = tracer.emit(.compare(.ne), [scalar, scalar], loc).first ?? scalar
+        message = "value was \(Tracer.constant(NDArray(shape: [], storage: a.storage)).data) when traced"
       } else {
         let c = tracer.emit(.constant(Tracer.constant(NDArray(shape: [], storage: a.storage))), [], loc).first ?? scalar
         pred = tracer.emit(.compare(.eq), [scalar, c], loc).first ?? scalar

@@ -13,11 +13,16 @@ extension FunctionLowering {
     return call(fn, args)
   }
 
-  /// A libm function: `expf` for f32, `exp` for f64.
+  /// A libm function: `expf` for f32, `exp` for f64. The call is `nobuiltin`: LLVM would
+  /// otherwise rewrite some calls into other code (`pow(x, 2.0)` into `x * x`, `pow(x, -1.0)`
+  /// into `1 / x`, `pow(2.0, x)` into `exp2`) whose results differ from libm's in the last bit,
+  /// where the interpreter calls libm itself.
   func libm(_ base: String, _ t: DType, _ args: [LLVMValueRef]) -> LLVMValueRef {
     let ty = regType(t)
     let fn = declare(t == .f32 ? base + "f" : base, ty, args.map { _ in ty })
-    return call(fn, args)
+    let c = call(fn, args)
+    LLVMAddCallSiteAttribute(c, functionAttrIndex, enumAttr(ctx, "nobuiltin"))
+    return c
   }
 
   func isNaN(_ x: LLVMValueRef) -> LLVMValueRef { LLVMBuildFCmp(b, LLVMRealUNO, x, x, "") }

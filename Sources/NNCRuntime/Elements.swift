@@ -1,8 +1,23 @@
 // Element arithmetic shared by the reference kernels: what each scalar function means per dtype.
 // Integer arithmetic wraps; integer division truncates toward zero and gives 0 for x / 0.
 
+#if canImport(Glibc)
+  import Glibc
+#endif
 import NNCIR
 import RealModule
+
+/// libm's `pow`, which the compiled code calls: RealModule's `pow` returns NaN for every
+/// negative base and for 0^0, where libm (and NumPy) give (-2)^2 = 4 and x^0 = 1.
+protocol LibmPow {
+  static func libmPow(_ x: Self, _ y: Self) -> Self
+}
+extension Float: LibmPow {
+  static func libmPow(_ x: Float, _ y: Float) -> Float { Glibc.powf(x, y) }
+}
+extension Double: LibmPow {
+  static func libmPow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
+}
 
 /// Arithmetic the kernels need from every numeric element type.
 protocol NumericElement: Comparable {
@@ -78,9 +93,9 @@ enum FloatFunctions {
     }
   }
 
-  static func binary<T: Real & BinaryFloatingPoint & NumericElement>(_ op: BinaryOp) -> (T, T) -> T {
+  static func binary<T: Real & BinaryFloatingPoint & NumericElement & LibmPow>(_ op: BinaryOp) -> (T, T) -> T {
     switch op {
-    case .pow: return { T.pow($0, $1) }
+    case .pow: return { T.libmPow($0, $1) }
     default: return numericBinary(op)
     }
   }

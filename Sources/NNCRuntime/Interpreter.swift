@@ -37,6 +37,11 @@ public enum Interpreter {
     }
     var bindings: [String: Int] = [:]
     for (p, x) in zip(f.parameters, inputs) {
+      // A hand-made NDArray may hold fewer elements than its shape says: compiled code would
+      // read past the end of its buffer.
+      guard ShapeMath.elementCount(x.shape) == x.count else {
+        throw .kernel("@\(f.name): input %\(p.name) has shape \(x.shape) but holds \(x.count) elements")
+      }
       guard let t = f.type(of: p.value) else { continue }
       let mismatch = RuntimeError.inputType(function: f.name, parameter: p.name, expected: t, got: x.type)
       guard t.dtype == x.dtype, t.rank == x.shape.count else { throw mismatch }

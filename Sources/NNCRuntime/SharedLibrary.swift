@@ -55,6 +55,11 @@ public struct CompiledEntry: @unchecked Sendable {
   /// compiled code, and turns a failed guard into `RuntimeError.guardFailed`.
   public func run(_ inputs: [NDArray]) throws(RuntimeError) -> [NDArray] {
     let bindings = try Interpreter.bindInputs(function, inputs)
+    // With symbols bound, a shape rule can fail at run time (an argmax over an axis of size 0,
+    // a result past 2^48 elements): the compiled code does not check, so let the reference
+    // interpreter give its exact outcome (the error, or the result when it is in a branch not
+    // taken) instead of computing garbage or failing to allocate the results.
+    if !bindings.isEmpty && !shapeRulesHold(bindings) { return try Interpreter.run(function, inputs) }
     let symbols = sizeSymbols(function)
     var outputs = function.resultTypes.map { t in NDArray.zeros(t.dtype, t.resolved(bindings).staticShape ?? []) }
     let sizes = symbols.map { Int64(bindings[$0] ?? 0) }
@@ -73,6 +78,27 @@ public struct CompiledEntry: @unchecked Sendable {
     }
     let at = guards[k].loc?.description ?? guards[k].textPos?.description ?? "@\(function.name)"
     throw .guardFailed(function: function.name, message: message, location: at)
+  }
+}
+
+extension CompiledEntry {
+  /// Whether every instruction's shape rule (and every declared cond result) holds at these
+  /// symbol sizes.
+  func shapeRulesHold(_ bindings: [String: Int]) -> Bool {
+    var ok = true
+    function.forEachInstruction { inst in
+      guard ok else { return }
+      switch inst.op {
+      case .cond:
+        ok = inst.results.allSatisfy { function.type(of: $0)?.resolved(bindings).isWithinLimits ?? false }
+      case .guardTrue:
+        break
+      default:
+        let operands = inst.operands.map { function.type(of: $0)?.resolved(bindings) ?? .scalar(.f32) }
+        ok = (try? inst.op.resolved(bindings).resultTypes(for: operands)) != nil
+      }
+    }
+    return ok
   }
 }
 
