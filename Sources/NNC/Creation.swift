@@ -4,6 +4,16 @@ import Foundation
 import NNCIR
 import NNCRuntime
 
+/// The element count of `shape`, or nil (after reporting a misuse) when a size is negative or
+/// the count passes 2^48.
+func checkedCount(_ shape: [Int], _ what: String, _ loc: Location) -> Int? {
+  guard let n = ShapeMath.elementCount(shape) else {
+    misuse("\(what): bad shape \(shape) (sizes must be >= 0 and hold at most 2^48 elements)", loc)
+    return nil
+  }
+  return n
+}
+
 extension Tensor {
   /// A tensor of `shape` holding `values` row-major.
   public convenience init<T: TensorScalar>(_ values: [T], shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
@@ -46,15 +56,22 @@ extension Tensor {
   }
 
   /// `shape` filled with `value`, of `dtype`.
-  public static func full(_ shape: [Int], _ value: Double, dtype: DType = .f32) -> Tensor {
+  public static func full(
+    _ shape: [Int], _ value: Double, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    guard checkedCount(shape, "full", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let one = Kernels.castStorage(.f64([value]), to: dtype)
     return Tensor(array: NDArray(shape: shape, storage: one.gather(Array(repeating: 0, count: shape.reduce(1, *)))))
   }
 
   /// Zeros of `shape`.
-  public static func zeros(_ shape: [Int], dtype: DType = .f32) -> Tensor { full(shape, 0, dtype: dtype) }
+  public static func zeros(_ shape: [Int], dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    full(shape, 0, dtype: dtype, file: file, line: line)
+  }
   /// Ones of `shape`.
-  public static func ones(_ shape: [Int], dtype: DType = .f32) -> Tensor { full(shape, 1, dtype: dtype) }
+  public static func ones(_ shape: [Int], dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    full(shape, 1, dtype: dtype, file: file, line: line)
+  }
 
   /// `0, 1, ..., end-1` as i64, like `torch.arange(end)`.
   public static func arange(_ end: Int) -> Tensor { arange(0, end) }
@@ -88,15 +105,19 @@ extension Tensor {
   }
 
   /// Standard normal samples drawn from `generator` (the global one by default).
-  public static func randn(_ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil) -> Tensor {
-    let n = shape.reduce(1, *)
+  public static func randn(
+    _ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil, file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    guard let n = checkedCount(shape, "randn", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextNormal() } }
     return Tensor(array: NDArray(shape: shape, storage: Kernels.castStorage(.f64(values), to: dtype)))
   }
 
   /// Uniform samples in [0, 1).
-  public static func rand(_ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil) -> Tensor {
-    let n = shape.reduce(1, *)
+  public static func rand(
+    _ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil, file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    guard let n = checkedCount(shape, "rand", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextUniform() } }
     return Tensor(array: NDArray(shape: shape, storage: Kernels.castStorage(.f64(values), to: dtype)))
   }
@@ -110,6 +131,7 @@ extension Tensor {
       misuse("randint: empty range \(low)..<\(high)", here(file, line))
       return Tensor.zeros(shape, dtype: .i64)
     }
+    guard checkedCount(shape, "randint", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(.i64, [0])) }
     let n = shape.reduce(1, *)
     let span = UInt64(Swift.max(high - low, 1))
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in Int64(low) + Int64(g.next() % span) } }

@@ -21,7 +21,9 @@ extension Range: TensorIndexConvertible where Bound == Int {
 }
 extension ClosedRange: TensorIndexConvertible where Bound == Int {
   /// An upper bound of -1 is the last element: the range runs to the end of the axis.
-  public var tensorIndex: TensorIndex { .range(start: lowerBound, end: upperBound == -1 ? nil : upperBound + 1, step: 1) }
+  public var tensorIndex: TensorIndex {
+    .range(start: lowerBound, end: upperBound == -1 || upperBound == Int.max ? nil : upperBound + 1, step: 1)
+  }
 }
 extension PartialRangeFrom: TensorIndexConvertible where Bound == Int {
   public var tensorIndex: TensorIndex { .range(start: lowerBound, end: nil, step: 1) }
@@ -31,7 +33,9 @@ extension PartialRangeUpTo: TensorIndexConvertible where Bound == Int {
 }
 extension PartialRangeThrough: TensorIndexConvertible where Bound == Int {
   /// An upper bound of -1 is the last element: the range runs to the end of the axis.
-  public var tensorIndex: TensorIndex { .range(start: nil, end: upperBound == -1 ? nil : upperBound + 1, step: 1) }
+  public var tensorIndex: TensorIndex {
+    .range(start: nil, end: upperBound == -1 || upperBound == Int.max ? nil : upperBound + 1, step: 1)
+  }
 }
 
 extension Tensor {

@@ -138,6 +138,10 @@ extension FunctionLowering {
     let inDims = dims(xt)
     let inStrides = strides(xt)
     let fill = constScalar(value, rt.dtype)
+    // Padding reads a one-element stand-in holding the fill value, so an empty input (whose
+    // pointer may be null) is never read.
+    let stand = entryAlloca(memType(rt.dtype))
+    store(fill, stand, constI64(0), rt.dtype)
     loopNest(dims(rt)) { idx in
       var inside = LLVMConstInt(self.i1, 1, 0)!
       var offset = self.constI64(0)
@@ -150,8 +154,9 @@ extension FunctionLowering {
         let clamped = LLVMBuildSelect(self.b, ok, s, self.constI64(0), "")!
         offset = LLVMBuildAdd(self.b, offset, LLVMBuildMul(self.b, clamped, inStrides[k], ""), "")
       }
-      let v = self.load(x, offset, rt.dtype)
-      self.store(LLVMBuildSelect(self.b, inside, v, fill, ""), o, self.dot(idx, self.strides(rt)), rt.dtype)
+      let source = LLVMBuildSelect(self.b, inside, x, stand, "")!
+      let v = self.load(source, LLVMBuildSelect(self.b, inside, offset, self.constI64(0), "")!, rt.dtype)
+      self.store(v, o, self.dot(idx, self.strides(rt)), rt.dtype)
     }
   }
 

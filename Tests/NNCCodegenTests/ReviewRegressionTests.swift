@@ -184,3 +184,22 @@ private func disagreement(_ entry: CompiledEntry, _ inputs: [NDArray]) -> String
     #expect(throws: RuntimeError.kernel(message)) { try Interpreter.run(g.functions[0], [bad]) }
   }
 }
+
+@Suite struct PadEmptyInputTests {
+  /// Padding an empty input never reads it: the caller may pass a null pointer for it.
+  @Test func padOfEmptyInputReadsNothing() throws {
+    let g = try loadGraph(
+      """
+      swiftgraph 1
+      func @p(%x: f32[0]) -> f32[3] {
+        %0 = pad %x low=[1] high=[2] value=2.5
+        return %0
+      }
+      """)
+    let entry = try #require(try compileAndLoad(g)["p"])
+    var out: [Float] = [0, 0, 0]
+    let status = out.withUnsafeMutableBytes { o in entry.callUnchecked([nil, o.baseAddress], sizes: []) }
+    #expect(status == 0)
+    #expect(out == [2.5, 2.5, 2.5])
+  }
+}

@@ -38,3 +38,18 @@ import Testing
     #expect(throws: TensorError.self) { try withTensorErrors { Tensor.randint(3, 3, [2]) } }
   }
 }
+
+@Suite struct CreationEdgeTests {
+  @Test func badShapesAreMisusesNotTraps() {
+    for make in [{ Tensor.zeros([-1]) }, { Tensor.ones([2, -3]) }, { Tensor.randn([-2]) }, { Tensor.rand([1 << 40, 1 << 20]) }, { Tensor.randint(0, 3, [-1]) }] {
+      #expect(throws: TensorError.self) { try withTensorErrors(make) }
+    }
+    #expect(throws: TensorError.self) { try withTensorErrors { Tensor.full([-1], 3) } }
+  }
+
+  @Test func closedRangeToIntMaxRunsToTheEnd() {
+    let x = Tensor.arange(5)
+    #expect(x[2...Int.max].scalars(as: Int.self) == [2, 3, 4])
+    #expect(x[...Int.max].scalars(as: Int.self) == [0, 1, 2, 3, 4])
+  }
+}
