@@ -38,23 +38,26 @@ extension FunctionLowering {
       }
     }
 
-    // Every other value gets a heap buffer, allocated up front.
+    // Every other value gets a heap buffer, allocated up front. Each pointer is kept in a stack
+    // slot that starts null, so cleanup frees exactly what was allocated, also when a later
+    // malloc failed (free(NULL) is a no-op).
     let malloc = declare("malloc", i8p, [i64])
     let free = declare("free", void, [i8p])
-    var owned: [LLVMValueRef] = []
+    var heapValues: [Value] = []
+    f.forEachInstruction { inst in heapValues += inst.results.filter { buffers[$0.id] == nil } }
+    let slots = heapValues.map { _ in LLVMBuildAlloca(b, i8p, "")! }
+    for slot in slots { LLVMBuildStore(b, LLVMConstNull(i8p), slot) }
     let failed = block("alloc.failed", in: entry)
-    f.forEachInstruction { inst in
-      for r in inst.results where buffers[r.id] == nil {
-        let t = f.type(of: r)!
-        let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
-        let size = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, bytes, constI64(0), ""), constI64(1), bytes, "")!
-        let raw = call(malloc, [size])
-        owned.append(raw)
-        let ok = block("alloc.ok", in: entry)
-        LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, ok)
-        LLVMPositionBuilderAtEnd(b, ok)
-        buffers[r.id] = LLVMBuildBitCast(b, raw, ptrType(t.dtype), "")
-      }
+    for (r, slot) in zip(heapValues, slots) {
+      let t = f.type(of: r)!
+      let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
+      let size = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, bytes, constI64(0), ""), constI64(1), bytes, "")!
+      let raw = call(malloc, [size])
+      LLVMBuildStore(b, raw, slot)
+      let ok = block("alloc.ok", in: entry)
+      LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, ok)
+      LLVMPositionBuilderAtEnd(b, ok)
+      buffers[r.id] = LLVMBuildBitCast(b, raw, ptrType(t.dtype), "")
     }
     let bodyStart = LLVMGetInsertBlock(b)!
     cleanupBlock = block("cleanup", in: entry)
@@ -71,49 +74,11 @@ extension FunctionLowering {
     }
     LLVMBuildBr(b, cleanupBlock)
 
-    // Free whatever was allocated; pointers not reached are null (free(NULL) is a no-op)
-    // because every malloc happens before the first branch to cleanup from the body.
     LLVMPositionBuilderAtEnd(b, cleanupBlock)
-    let nulls = owned.map { _ in LLVMConstNull(i8p)! }
-    _ = nulls
-    for raw in owned { _ = call(free, [raw]) }
+    for slot in slots { _ = call(free, [LLVMBuildLoad2(b, i8p, slot, "")!]) }
     LLVMBuildRet(b, LLVMBuildLoad2(b, i32, statusSlot, ""))
-    fixAllocationFailurePaths(owned)
 
     lowerPackedEntry(names, fnType!)
-  }
-
-  /// An allocation failure jumps to cleanup before later mallocs ran; their values there are
-  /// undefined, so cleanup must see null for them. Rewrites cleanup's frees to use phis.
-  private func fixAllocationFailurePaths(_ owned: [LLVMValueRef]) {
-    // Simplest correct form: allocate all buffers first into stack slots initialized to null.
-    // The frees then load from the slots. Done by storing each pointer to a slot right after
-    // its malloc and freeing from slots; implemented here by patching uses.
-    guard !owned.isEmpty else { return }
-    let entryBlock = LLVMGetEntryBasicBlock(entry)!
-    let tmp = LLVMCreateBuilderInContext(ctx)!
-    defer { LLVMDisposeBuilder(tmp) }
-    LLVMPositionBuilderBefore(tmp, LLVMGetFirstInstruction(entryBlock))
-    for raw in owned {
-      let slot = LLVMBuildAlloca(tmp, i8p, "")!
-      LLVMBuildStore(tmp, LLVMConstNull(i8p), slot)
-      // Store the pointer to the slot right after the malloc call.
-      let after = LLVMGetNextInstruction(raw)!
-      LLVMPositionBuilderBefore(tmp, after)
-      LLVMBuildStore(tmp, raw, slot)
-      // Replace the use in cleanup's free call with a load from the slot.
-      var use = LLVMGetFirstUse(raw)
-      while let u = use {
-        let user = LLVMGetUser(u)!
-        use = LLVMGetNextUse(u)
-        if LLVMIsACallInst(user) != nil, LLVMGetInstructionParent(user) == cleanupBlock {
-          LLVMPositionBuilderBefore(tmp, user)
-          let loaded = LLVMBuildLoad2(tmp, i8p, slot, "")!
-          LLVMSetOperand(user, 0, loaded)
-        }
-      }
-      LLVMPositionBuilderBefore(tmp, LLVMGetFirstInstruction(entryBlock))
-    }
   }
 
   func lowerPackedEntry(_ names: EntryNames, _ typedType: LLVMTypeRef) {
