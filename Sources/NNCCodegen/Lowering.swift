@@ -31,22 +31,6 @@ public struct EntryNames: Equatable, Sendable {
   }
 }
 
-extension Function {
-  /// The symbols the entry takes sizes for, in order of first appearance in the parameters.
-  public var sizeSymbols: [String] {
-    var out: [String] = []
-    for t in parameterTypes { for s in t.symbols where !out.contains(s) { out.append(s) } }
-    return out
-  }
-
-  /// Every guard's message, in text order (guard k fails with status 2 + k).
-  public var guardMessages: [String] {
-    var out: [String] = []
-    forEachInstruction { if case .guardTrue(let m) = $0.op { out.append(m) } }
-    return out
-  }
-}
-
 /// Builds LLVM IR for functions into one module.
 final class FunctionLowering {
   let ctx: LLVMContextRef

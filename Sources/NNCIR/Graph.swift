@@ -172,6 +172,26 @@ public struct Function: Hashable, Sendable {
     return names
   }
 
+  /// The symbols of the parameter types in order of first appearance: the order in which
+  /// compiled entry points take sizes.
+  public var sizeSymbols: [String] {
+    var out: [String] = []
+    for t in parameterTypes { for s in t.symbols where !out.contains(s) { out.append(s) } }
+    return out
+  }
+
+  /// Every `guard`, regions included, in text order (compiled code reports guard k as 2 + k).
+  public var guards: [Instruction] {
+    var out: [Instruction] = []
+    forEachInstruction { if case .guardTrue = $0.op { out.append($0) } }
+    return out
+  }
+
+  /// Every guard's message, in text order.
+  public var guardMessages: [String] {
+    guards.map { if case .guardTrue(let m) = $0.op { return m } else { return "" } }
+  }
+
   /// Every instruction, regions included, in textual order.
   public func forEachInstruction(_ body: (Instruction) throws -> Void) rethrows {
     func walk(_ b: Block) throws {

@@ -60,7 +60,7 @@ public struct CompiledEntry: @unchecked Sendable {
     // interpreter give its exact outcome (the error, or the result when it is in a branch not
     // taken) instead of computing garbage or failing to allocate the results.
     if !bindings.isEmpty && !shapeRulesHold(bindings) { return try Interpreter.run(function, inputs) }
-    let symbols = sizeSymbols(function)
+    let symbols = function.sizeSymbols
     var outputs = function.resultTypes.map { t in NDArray.zeros(t.dtype, t.resolved(bindings).staticShape ?? []) }
     let sizes = symbols.map { Int64(bindings[$0] ?? 0) }
     // Capture only the entry pointer: capturing `self` copies the whole IR function per call.
@@ -71,8 +71,7 @@ public struct CompiledEntry: @unchecked Sendable {
     if status == 0 { return outputs }
     if status == 1 { throw .kernel("@\(function.name): out of memory") }
     let k = Int(status) - 2
-    var guards: [Instruction] = []
-    function.forEachInstruction { if case .guardTrue = $0.op { guards.append($0) } }
+    let guards = function.guards
     guard k >= 0 && k < guards.count, case .guardTrue(let message) = guards[k].op else {
       throw .kernel("@\(function.name): compiled code returned status \(status)")
     }
@@ -100,13 +99,6 @@ extension CompiledEntry {
     }
     return ok
   }
-}
-
-/// Symbols in order of first appearance in the parameter types (the entry ABI's size order).
-func sizeSymbols(_ f: Function) -> [String] {
-  var out: [String] = []
-  for t in f.parameterTypes { for s in t.symbols where !out.contains(s) { out.append(s) } }
-  return out
 }
 
 /// One output's storage, boxed so each is borrowed separately.
