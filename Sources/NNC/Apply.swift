@@ -44,7 +44,7 @@ extension Tensor {
   /// tensor sees the full Double and not the value rounded to f32 first.
   static func weak(_ value: Double, _ dtype: DType) -> Tensor {
     let storage = ArrayStorage.f64([value])
-    let kept = dtype.isFloat ? storage : Kernels.castStorage(storage, to: dtype)
+    let kept = dtype.isFloat ? storage : Kernels.cast(storage, to: dtype)
     return Tensor(array: NDArray(shape: [], storage: kept), weakScalar: true)
   }
 
@@ -52,7 +52,7 @@ extension Tensor {
   /// going through Double would round integers beyond 2^53.
   static func weak(_ value: Int, _ dtype: DType) -> Tensor {
     let storage = ArrayStorage.i64([Int64(value)])
-    let kept = dtype == .i64 ? storage : Kernels.castStorage(storage, to: dtype)
+    let kept = dtype == .i64 ? storage : Kernels.cast(storage, to: dtype)
     return Tensor(array: NDArray(shape: [], storage: kept), weakScalar: true)
   }
 
@@ -73,7 +73,7 @@ extension Tensor {
   /// `self` as `dtype` (itself when it already is).
   func converted(_ dtype: DType, _ loc: Location?) -> Tensor {
     if self.dtype == dtype { return self }
-    if isWeakScalar { return Tensor(array: NDArray(shape: [], storage: Kernels.castStorage(storage.data, to: dtype)), weakScalar: true) }
+    if isWeakScalar { return Tensor(array: NDArray(shape: [], storage: Kernels.cast(storage.data, to: dtype)), weakScalar: true) }
     return Tensor.apply(.cast(to: dtype), [self], loc)
   }
 
@@ -81,13 +81,5 @@ extension Tensor {
   static func applyPromoted(_ op: Op, _ a: Tensor, _ b: Tensor, _ loc: Location?) -> Tensor {
     let t = promoted(a, b)
     return apply(op, [a.converted(t, loc), b.converted(t, loc)], loc)
-  }
-}
-
-extension Kernels {
-  /// Casts storage the way the IR's `cast` does.
-  static func castStorage(_ s: ArrayStorage, to t: DType) -> ArrayStorage {
-    (try? Kernels.apply(.cast(to: t), [NDArray(shape: [s.count], storage: s)], resultShapes: [[s.count]]))?.first?.storage
-      ?? s
   }
 }

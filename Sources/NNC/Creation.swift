@@ -60,7 +60,7 @@ extension Tensor {
     _ shape: [Int], _ value: Double, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
     guard checkedCount(shape, "full", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
-    let one = Kernels.castStorage(.f64([value]), to: dtype)
+    let one = Kernels.cast(.f64([value]), to: dtype)
     return Tensor(array: NDArray(shape: shape, storage: one.gather(Array(repeating: 0, count: shape.reduce(1, *)))))
   }
 
@@ -86,7 +86,7 @@ extension Tensor {
   public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType = .f32) -> Tensor {
     let n = step == 0 ? 0 : Swift.max(0, Int(((end - start) / step).rounded(.up)))
     let values = (0..<n).map { start + Double($0) * step }
-    return Tensor(array: NDArray(shape: [n], storage: Kernels.castStorage(.f64(values), to: dtype)))
+    return Tensor(array: NDArray(shape: [n], storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
   /// `count` evenly spaced values from `start` to `end` inclusive.
@@ -94,14 +94,14 @@ extension Tensor {
     let n = Swift.max(count, 0)
     let step = n > 1 ? (end - start) / Double(n - 1) : 0
     let values = (0..<n).map { i in i == n - 1 && n > 1 ? end : start + Double(i) * step }
-    return Tensor(array: NDArray(shape: [n], storage: Kernels.castStorage(.f64(values), to: dtype)))
+    return Tensor(array: NDArray(shape: [n], storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
   /// The `n`x`n` identity (or `n`x`m`).
   public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .f32) -> Tensor {
     let cols = m ?? n
     let values = (0..<(n * cols)).map { ($0 / cols == $0 % cols) ? 1.0 : 0.0 }
-    return Tensor(array: NDArray(shape: [n, cols], storage: Kernels.castStorage(.f64(values), to: dtype)))
+    return Tensor(array: NDArray(shape: [n, cols], storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
   /// Standard normal samples drawn from `generator` (the global one by default).
@@ -110,7 +110,7 @@ extension Tensor {
   ) -> Tensor {
     guard let n = checkedCount(shape, "randn", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextNormal() } }
-    return Tensor(array: NDArray(shape: shape, storage: Kernels.castStorage(.f64(values), to: dtype)))
+    return Tensor(array: NDArray(shape: shape, storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
   /// Uniform samples in [0, 1).
@@ -119,7 +119,7 @@ extension Tensor {
   ) -> Tensor {
     guard let n = checkedCount(shape, "rand", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextUniform() } }
-    return Tensor(array: NDArray(shape: shape, storage: Kernels.castStorage(.f64(values), to: dtype)))
+    return Tensor(array: NDArray(shape: shape, storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
   /// Integers uniform in `low..<high`, as i64.

@@ -203,7 +203,8 @@ public enum Kernels {
     return NDArray(shape: outShape, storage: .bool(r))
   }
 
-  static func cast(_ s: ArrayStorage, to t: DType) -> ArrayStorage {
+  /// Elements converted the way the IR's `cast` does.
+  public static func cast(_ s: ArrayStorage, to t: DType) -> ArrayStorage {
     func fromDoubles(_ d: [Double]) -> ArrayStorage {
       switch t {
       case .f32: return .f32(d.map { Float($0) })
