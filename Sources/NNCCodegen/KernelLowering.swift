@@ -30,18 +30,20 @@ extension FunctionLowering {
       copy(ins[0], o, rt)
     case .permute(let perm):
       let inStrides = strides(types[0])
-      let outStrides = perm.map { inStrides[$0] }
+      let permuted = perm.map { inStrides[$0] }
+      let outStrides = strides(rt)
       loopNest(dims(rt)) { idx in
-        let v = self.load(ins[0], self.dot(idx, outStrides), rt.dtype)
-        self.store(v, o, self.dot(idx, self.strides(rt)), rt.dtype)
+        let v = self.load(ins[0], self.dot(idx, permuted), rt.dtype)
+        self.store(v, o, self.dot(idx, outStrides), rt.dtype)
       }
     case .slice(let start, _, let step):
       let inStrides = strides(types[0])
       let base = dot(start.map { constI64($0) }, inStrides)
       let scaled = zip(inStrides, step).map { LLVMBuildMul(b, $0, constI64($1), "")! }
+      let outStrides = strides(rt)
       loopNest(dims(rt)) { idx in
         let v = self.load(ins[0], LLVMBuildAdd(self.b, base, self.dot(idx, scaled), ""), rt.dtype)
-        self.store(v, o, self.dot(idx, self.strides(rt)), rt.dtype)
+        self.store(v, o, self.dot(idx, outStrides), rt.dtype)
       }
     case .pad(let low, _, let value):
       padKernel(ins[0], types[0], o, rt, low: low, value: value)
@@ -50,8 +52,9 @@ extension FunctionLowering {
       let outStrides = strides(rt)
       for (k, t) in types.enumerated() {
         let base = LLVMBuildMul(b, offset, outStrides[axis], "")!
+        let inStrides = strides(t)
         loopNest(dims(t)) { idx in
-          let v = self.load(ins[k], self.dot(idx, self.strides(t)), t.dtype)
+          let v = self.load(ins[k], self.dot(idx, inStrides), t.dtype)
           self.store(v, o, LLVMBuildAdd(self.b, base, self.dot(idx, outStrides), ""), t.dtype)
         }
         offset = LLVMBuildAdd(b, offset, dim(t.shape[axis]), "")
@@ -142,6 +145,7 @@ extension FunctionLowering {
     // pointer may be null) is never read.
     let stand = entryAlloca(memType(rt.dtype))
     store(fill, stand, constI64(0), rt.dtype)
+    let outStrides = strides(rt)
     loopNest(dims(rt)) { idx in
       var inside = LLVMConstInt(self.i1, 1, 0)!
       var offset = self.constI64(0)
@@ -156,7 +160,7 @@ extension FunctionLowering {
       }
       let source = LLVMBuildSelect(self.b, inside, x, stand, "")!
       let v = self.load(source, LLVMBuildSelect(self.b, inside, offset, self.constI64(0), "")!, rt.dtype)
-      self.store(v, o, self.dot(idx, self.strides(rt)), rt.dtype)
+      self.store(v, o, self.dot(idx, outStrides), rt.dtype)
     }
   }
 
@@ -236,8 +240,9 @@ extension FunctionLowering {
     let bMat = LLVMBuildMul(b, kk, n, "")!
     let oMat = LLVMBuildMul(b, m, n, "")!
     let zero = constScalar(0, t)
+    let batchStrides = strides(batchType)
     loopNest(dims(batchType)) { bidx in
-      let flat = self.dot(bidx, self.strides(batchType))
+      let flat = self.dot(bidx, batchStrides)
       let aBase = LLVMBuildMul(self.b, self.dot(bidx, aBatch), aMat, "")!
       let bBase = LLVMBuildMul(self.b, self.dot(bidx, bBatch), bMat, "")!
       let oBase = LLVMBuildMul(self.b, flat, oMat, "")!
@@ -262,15 +267,16 @@ extension FunctionLowering {
   /// its terms in the interpreter's order, so results agree bit for bit.
   func convKernel(_ p: Conv2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ w: LLVMValueRef, _ wt: TensorType, _ o: LLVMValueRef, _ rt: TensorType) {
     let t = rt.dtype
-    let (c, h, wd) = (dim(xt.shape[1]), dim(xt.shape[2]), dim(xt.shape[3]))
+    let (h, wd) = (dim(xt.shape[2]), dim(xt.shape[3]))
     let (oc, cg, kh, kw) = (dim(wt.shape[0]), dim(wt.shape[1]), dim(wt.shape[2]), dim(wt.shape[3]))
     let (oh, ow) = (dim(rt.shape[2]), dim(rt.shape[3]))
     let og = LLVMBuildSDiv(b, oc, constI64(p.groups), "")!
     let zero = constScalar(0, t)
+    let (xStrides, wStrides, oStrides) = (strides(xt), strides(wt), strides(rt))
     loopNest([dim(xt.shape[0]), oc, oh]) { idx in
       let (n, co, y) = (idx[0], idx[1], idx[2])
       let g = LLVMBuildSDiv(self.b, co, og, "")!
-      let outRow = self.dot([n, co, y], [LLVMBuildMul(self.b, oc, LLVMBuildMul(self.b, oh, ow, ""), "")!, LLVMBuildMul(self.b, oh, ow, "")!, ow])
+      let outRow = self.dot([n, co, y], Array(oStrides.prefix(3)))
       self.loop(ow, "z") { xo in self.store(zero, o, LLVMBuildAdd(self.b, outRow, xo, ""), t) }
       self.loop(cg, "c") { ic in
         let cin = LLVMBuildAdd(self.b, LLVMBuildMul(self.b, g, cg, ""), ic, "")!
@@ -279,9 +285,9 @@ extension FunctionLowering {
             self.b, LLVMBuildSub(self.b, LLVMBuildMul(self.b, y, self.constI64(p.stride[0]), ""), self.constI64(p.padding[0]), ""),
             LLVMBuildMul(self.b, ky, self.constI64(p.dilation[0]), ""), "")!
           self.ifInside(iy, h, self.constI64(0), self.constI64(1)) {
-            let inRow = self.dot([n, cin, iy], [LLVMBuildMul(self.b, c, LLVMBuildMul(self.b, h, wd, ""), "")!, LLVMBuildMul(self.b, h, wd, "")!, wd])
+            let inRow = self.dot([n, cin, iy], Array(xStrides.prefix(3)))
             self.loop(kw, "kx") { kx in
-              let wv = self.load(w, self.dot([co, ic, ky, kx], [LLVMBuildMul(self.b, cg, LLVMBuildMul(self.b, kh, kw, ""), "")!, LLVMBuildMul(self.b, kh, kw, "")!, kw, self.constI64(1)]), t)
+              let wv = self.load(w, self.dot([co, ic, ky, kx], wStrides), t)
               // Input column of output column xo: xo*s - pad + kx*d; keep it in [0, W).
               let shift = LLVMBuildSub(self.b, LLVMBuildMul(self.b, kx, self.constI64(p.dilation[1]), ""), self.constI64(p.padding[1]), "")!
               let (lo, hi) = self.validColumns(shift: shift, stride: p.stride[1], width: wd, outWidth: ow)
