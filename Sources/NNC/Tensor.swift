@@ -44,7 +44,7 @@ public final class Tensor: @unchecked Sendable {
   /// A 0-d tensor made from a Swift scalar: it takes the dtype of the tensor it meets.
   let isWeakScalar: Bool
   /// The trace value last computed for this tensor: (tracer, storage version, value).
-  var traceCache: (ObjectIdentifier, Int, Value)?
+  var traceCache: (UInt64, Int, Value)?
 
   init(
     storage: TensorStorage, shape: [Int], strides: [Int], offset: Int, viewSteps: [ViewStep],

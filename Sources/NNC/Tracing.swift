@@ -6,10 +6,22 @@
 import NNCIR
 import NNCPasses
 import NNCRuntime
+import Synchronization
 
 /// Records the ops run while it is current.
 final class Tracer: @unchecked Sendable {
   @TaskLocal static var current: Tracer?
+
+  /// Source of trace ids. A tracer's id is never reused in the process, unlike its object
+  /// identity (a later tracer may be allocated at a freed tracer's address), so a value cached
+  /// on a tensor by one trace can never be taken for a value of another.
+  private static let ids = Atomic<UInt64>(0)
+  /// This trace's process-unique id (the key of `Tensor.traceCache`).
+  let id: UInt64 = Tracer.ids.add(1, ordering: .relaxed).newValue
+  /// Copies of inputs that share storage with another input, with the inputs' names: an
+  /// in-place write to one of them is rejected, since the traced function takes the inputs as
+  /// separate buffers and could not show the write through the other.
+  var aliasedInputs: [ObjectIdentifier: (storage: TensorStorage, names: [String])] = [:]
 
   var builder: FunctionBuilder
   /// The IR value holding each storage's current contents, in its base shape. The storage is
@@ -22,8 +34,6 @@ final class Tracer: @unchecked Sendable {
     builder = FunctionBuilder(name: name)
     self.location = location
   }
-
-  var id: ObjectIdentifier { ObjectIdentifier(self) }
 
   /// Emits an op the eager run already checked; a rejection here is an internal inconsistency
   /// reported as a misuse rather than a crash.
@@ -93,6 +103,14 @@ final class Tracer: @unchecked Sendable {
   /// Records that `t` (a view) now holds `newValue`: the storage's base becomes the old base with
   /// the view's elements replaced, computed by pure ops.
   func recordWrite(_ t: Tensor, _ newValue: Value, _ loc: Location?) {
+    if let alias = aliasedInputs[ObjectIdentifier(t.storage)] {
+      let list = alias.names.map { "'\($0)'" }.joined(separator: " and ")
+      misuse(
+        "trace: inputs \(list) share storage and one is written in place; the traced function takes "
+          + "them as separate buffers, so the write could not be seen through the other. Pass a clone() "
+          + "of one of them, or one input and derive the other inside the body", loc)
+      return
+    }
     let base = baseValue(t.storage)
     let newBase = writeThrough(ArraySlice(t.viewSteps), shape: t.storage.baseShape, base: base, new: newValue, loc)
     bases[ObjectIdentifier(t.storage)] = (t.storage, newBase)
@@ -221,21 +239,37 @@ public struct Trace {
 /// value (`item()`) records a guard saying which value the trace is valid for. Tensors the body
 /// uses without receiving them as inputs (captured weights, literals) become constants.
 /// Inputs are captured by value: an in-place write to one inside the body is part of the
-/// function, not a write to the caller's tensor.
+/// function, not a write to the caller's tensor. Inputs that share storage (`trace(x, x)`,
+/// `trace(x, x[0])`) may be read, but an in-place write to one of them is a misuse naming both,
+/// since the function takes them as separate buffers.
+/// `name` and `names` (one per input, distinct) must be `.swiftgraph` names
+/// (`[A-Za-z_][A-Za-z0-9_.]*`), so the trace prints as text that parses back; otherwise the call
+/// is a misuse reported at the call (traps, or throws inside `withTensorErrors`).
 public func trace(
   _ inputs: [Tensor], names: [String]? = nil, name: String = "main",
   file: StaticString = #fileID, line: UInt = #line,
   _ body: ([Tensor]) throws -> [Tensor]
 ) rethrows -> Trace {
   let loc = here(file, line)
+  let paramNames = inputs.indices.map { i in names.flatMap { i < $0.count ? $0[i] : nil } ?? "x\(i)" }
+  if let problem = traceNameProblem(name: name, parameters: paramNames, inputCount: inputs.count, given: names) {
+    misuse("trace: \(problem)", loc)
+  }
   let tracer = Tracer(name: name, location: loc)
   var copies: [Tensor] = []
   for (i, x) in inputs.enumerated() {
     let copy = Tensor(array: x.array)
-    let pname = names.flatMap { i < $0.count ? $0[i] : nil } ?? "x\(i)"
-    let v = tracer.builder.parameter(pname, copy.type)
+    let v = tracer.builder.parameter(paramNames[i], copy.type)
     tracer.bases[ObjectIdentifier(copy.storage)] = (copy.storage, v)
     copies.append(copy)
+  }
+  // Inputs on one storage (`x` twice, or `x` and `x[0]`): reads are fine on the copies, writes
+  // are rejected (Tracer.recordWrite).
+  for i in inputs.indices {
+    let sharing = inputs.indices.filter { inputs[$0].storage === inputs[i].storage }
+    if sharing.count > 1 {
+      tracer.aliasedInputs[ObjectIdentifier(copies[i].storage)] = (copies[i].storage, sharing.map { paramNames[$0] })
+    }
   }
   let outputs = try Tracer.$current.withValue(tracer) { try body(copies) }
   let results = Tracer.$current.withValue(tracer) { outputs.map { tracer.value(of: $0) } }
@@ -268,4 +302,21 @@ public func trace(
   file: StaticString = #fileID, line: UInt = #line, _ body: (Tensor, Tensor, Tensor) throws -> Tensor
 ) rethrows -> Trace {
   try trace([x, y, z], names: names, name: name, file: file, line: line) { [try body($0[0], $0[1], $0[2])] }
+}
+
+/// Why `name`/`parameters` cannot name a traced function, or nil when they can.
+func traceNameProblem(name: String, parameters: [String], inputCount: Int, given: [String]?) -> String? {
+  if !Identifier.isValid(name) {
+    return "function name '\(name)' is not a .swiftgraph name ([A-Za-z_][A-Za-z0-9_.]*)"
+  }
+  if let given, given.count != inputCount {
+    return "\(given.count) names for \(inputCount) inputs"
+  }
+  for (i, p) in parameters.enumerated() {
+    if !Identifier.isValid(p) {
+      return "input name '\(p)' is not a .swiftgraph name ([A-Za-z_][A-Za-z0-9_.]*)"
+    }
+    if parameters[..<i].contains(p) { return "input name '\(p)' is used twice" }
+  }
+  return nil
 }

@@ -207,3 +207,20 @@ struct Lexer {
     return String(decoding: out, as: UTF8.self)
   }
 }
+
+/// The names the `.swiftgraph` text can spell after `%` and `@`, so that every graph the library
+/// builds prints as text that parses back.
+public enum Identifier {
+  /// A parameter or function name: `[A-Za-z_][A-Za-z0-9_.]*`. Names starting with a digit are
+  /// the printer's numbered values. (A function's C entry name maps '.' to '_'; colliding C
+  /// names are rejected by the code generator.)
+  public static func isValid(_ s: String) -> Bool {
+    guard let first = s.utf8.first, isStart(first) else { return false }
+    return s.utf8.allSatisfy { isStart($0) || isDigit($0) || $0 == UInt8(ascii: ".") }
+  }
+
+  private static func isStart(_ c: UInt8) -> Bool {
+    (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "_")
+  }
+  private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+}

@@ -75,11 +75,14 @@ private struct FunctionVerifier {
   }
 
   mutating func run() throws(Diagnostic) {
+    guard Identifier.isValid(f.name) else {
+      throw fail(nil, "bad function name '\(f.name)' (a name is [A-Za-z_][A-Za-z0-9_.]*)")
+    }
     var names: Set<String> = []
     for p in f.parameters {
-      guard let first = p.name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic,
-        p.name.unicodeScalars.allSatisfy({ $0 == "_" || $0 == "." || $0.properties.isAlphabetic || ("0"..."9").contains($0) })
-      else { throw fail(nil, "bad parameter name %\(p.name)") }
+      guard Identifier.isValid(p.name) else {
+        throw fail(nil, "bad parameter name '\(p.name)' (a name is [A-Za-z_][A-Za-z0-9_.]*)")
+      }
       guard names.insert(p.name).inserted else { throw fail(nil, "duplicate parameter name %\(p.name)") }
       for s in try typeOf(p.value, nil).symbols { bound.insert(s) }
     }
