@@ -164,13 +164,26 @@ extension FunctionLowering {
     }
   }
 
-  /// Fills the result with the identity, then walks the input row-major accumulating into the
-  /// result slot of each element. The innermost loop is marked vectorizable when it reduces.
+  /// Float sums over the last axis take the lane path (`laneSumKernel`). Everything else fills
+  /// the result with the identity, then walks the input row-major accumulating into the result
+  /// slot of each element, which is the defined order for sums (SummationOrder) and exact in
+  /// any order for max/min and integers; so only max/min mark the innermost loop vectorizable
+  /// (reassociation cannot change their result).
   func reduceKernel(_ k: ReduceOp, axes: [Int], _ x: LLVMValueRef, _ xt: TensorType, _ o: LLVMValueRef, _ rt: TensorType) {
     let t = xt.dtype
+    let innerReduces = xt.rank > 0 && axes.contains(xt.rank - 1)
+    if k == .sum && t.isFloat && innerReduces {
+      laneSumKernel(axes: axes, x, xt, o)
+      return
+    }
     let identity: LLVMValueRef
     switch (k, t.isFloat) {
-    case (.sum, _): identity = constScalar(0, t)
+    case (.sum, true):
+      // -0.0 keeps a sum of -0.0 terms -0.0; a sum of no terms is +0.0.
+      let terms = product(axes.map { dim(xt.shape[$0]) })
+      let none = LLVMBuildICmp(b, LLVMIntEQ, terms, constI64(0), "")
+      identity = LLVMBuildSelect(b, none, constScalar(0, t), constScalar(-0.0, t), "")
+    case (.sum, false): identity = constScalar(0, t)
     case (.max, true): identity = constScalar(-.infinity, t)
     case (.min, true): identity = constScalar(.infinity, t)
     case (.max, false): identity = LLVMConstInt(regType(t), t == .i32 ? UInt64(bitPattern: Int64(Int32.min)) : UInt64(bitPattern: Int64.min), 1)
@@ -184,8 +197,7 @@ extension FunctionLowering {
     var slotStrides = [LLVMValueRef](repeating: constI64(0), count: xt.rank)
     for (j, a) in kept.enumerated() { slotStrides[a] = keptStrides[j] }
     let inStrides = strides(xt)
-    let innerReduces = xt.rank > 0 && axes.contains(xt.rank - 1)
-    loopNest(dims(xt), vectorizeInner: innerReduces) { idx in
+    loopNest(dims(xt), vectorizeInner: innerReduces && k != .sum) { idx in
       let slot = self.dot(idx, slotStrides)
       let acc = self.load(o, slot, t)
       let v = self.load(x, self.dot(idx, inStrides), t)
@@ -195,6 +207,63 @@ extension FunctionLowering {
       case .max: r = self.binary(.max, acc, v, t)
       case .min: r = self.binary(.min, acc, v, t)
       }
+      self.store(r, o, slot, t)
+    }
+  }
+
+  /// A float sum whose reduced axes include the last one, in SummationOrder: per result
+  /// element, a vector of `lanes` partial sums from -0.0; each row of the last axis adds its
+  /// whole groups of `lanes` contiguous terms as one vector add (lane l takes term k with
+  /// k % lanes == l) and its tail term by term into lanes 0, 1, ...; the lanes are combined by
+  /// the fixed tree. The explicit vector keeps the order independent of the target's vector
+  /// width.
+  func laneSumKernel(axes: [Int], _ x: LLVMValueRef, _ xt: TensorType, _ o: LLVMValueRef) {
+    let t = xt.dtype
+    let lanes = SummationOrder.lanes
+    let et = memType(t)
+    let vt = LLVMVectorType(et, UInt32(lanes))!
+    let inStrides = strides(xt)
+    let ds = dims(xt)
+    let kept = (0..<xt.rank).filter { !axes.contains($0) }
+    let outer = (0..<xt.rank - 1).filter { axes.contains($0) }
+    let last = ds[xt.rank - 1]
+    let terms = product(axes.map { ds[$0] })
+    let groups = LLVMBuildSDiv(b, last, constI64(lanes), "")!
+    let tailStart = LLVMBuildMul(b, groups, constI64(lanes), "")!
+    var negZeros = [LLVMValueRef?](repeating: constScalar(-0.0, t), count: lanes)
+    let start = LLVMConstVector(&negZeros, UInt32(lanes))!
+    let accSlot = entryAlloca(vt)
+    loopNest(kept.map { ds[$0] }) { keptIdx in
+      let keptBase = self.dot(keptIdx, kept.map { inStrides[$0] })
+      LLVMBuildStore(self.b, start, accSlot)
+      self.loopNest(outer.map { ds[$0] }) { outerIdx in
+        let row = LLVMBuildAdd(self.b, keptBase, self.dot(outerIdx, outer.map { inStrides[$0] }), "")!
+        self.loop(groups, "g") { g in
+          var idx: [LLVMValueRef?] = [LLVMBuildAdd(self.b, row, LLVMBuildMul(self.b, g, self.constI64(lanes), ""), "")]
+          let p = LLVMBuildInBoundsGEP2(self.b, et, x, &idx, 1, "")
+          let vp = LLVMBuildBitCast(self.b, p, LLVMPointerType(vt, 0), "")
+          let v = LLVMBuildLoad2(self.b, vt, vp, "")!
+          LLVMSetAlignment(v, UInt32(t.byteSize))
+          let acc = LLVMBuildLoad2(self.b, vt, accSlot, "")
+          LLVMBuildStore(self.b, LLVMBuildFAdd(self.b, acc, v, ""), accSlot)
+        }
+        self.loop(from: tailStart, last, "t") { k in
+          let lane = LLVMBuildSub(self.b, k, tailStart, "")
+          let e = self.load(x, LLVMBuildAdd(self.b, row, k, ""), t)
+          let acc = LLVMBuildLoad2(self.b, vt, accSlot, "")
+          let sum = LLVMBuildFAdd(self.b, LLVMBuildExtractElement(self.b, acc, lane, ""), e, "")
+          LLVMBuildStore(self.b, LLVMBuildInsertElement(self.b, acc, sum, lane, ""), accSlot)
+        }
+      }
+      let acc = LLVMBuildLoad2(self.b, vt, accSlot, "")!
+      let s = (0..<lanes).map { LLVMBuildExtractElement(self.b, acc, self.constI64($0), "")! }
+      func add(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildFAdd(self.b, a, c, "")! }
+      let combined = add(add(add(s[0], s[4]), add(s[2], s[6])), add(add(s[1], s[5]), add(s[3], s[7])))
+      let none = LLVMBuildICmp(self.b, LLVMIntEQ, terms, self.constI64(0), "")
+      let r = LLVMBuildSelect(self.b, none, self.constScalar(0, t), combined, "")!
+      let keptDims = kept.map { ds[$0] }
+      var slot = self.constI64(0)
+      for (j, i) in keptIdx.enumerated() { slot = LLVMBuildAdd(self.b, LLVMBuildMul(self.b, slot, keptDims[j], ""), i, "") }
       self.store(r, o, slot, t)
     }
   }
@@ -216,7 +285,12 @@ extension FunctionLowering {
           let offB = LLVMBuildAdd(self.b, LLVMBuildAdd(self.b, base, LLVMBuildMul(self.b, best, inner, ""), ""), ni, "")!
           let a = self.load(x, offA, t)
           let bv = self.load(x, offB, t)
-          let better = self.compare(k == .argmax ? .gt : .lt, a, bv, t)
+          // As the interpreter: the first NaN wins, ties keep the first index.
+          var better = self.compare(k == .argmax ? .gt : .lt, a, bv, t)
+          if t.isFloat {
+            let takeNaN = LLVMBuildAnd(self.b, self.isNaN(a), LLVMBuildNot(self.b, self.isNaN(bv), ""), "")!
+            better = LLVMBuildOr(self.b, better, takeNaN, "")
+          }
           LLVMBuildStore(self.b, LLVMBuildSelect(self.b, better, j, best, ""), bestSlot)
         }
         let best = LLVMBuildLoad2(self.b, self.i64, bestSlot, "")!

@@ -1,6 +1,6 @@
 // What each elementwise scalar function is in LLVM IR, per dtype. This mirrors the reference
 // semantics in NNCRuntime/Elements.swift: integer arithmetic wraps, integer x / 0 is 0, float
-// max/min propagate NaN (and return the second operand on ties, like Swift's max/min),
+// max/min are IEEE 754-2019 maximum/minimum (NaN propagates, -0.0 < +0.0),
 // float-to-integer casts saturate with NaN giving 0. Transcendentals call libm, as the
 // interpreter does, so they agree bit for bit.
 
@@ -87,11 +87,19 @@ extension FunctionLowering {
     case .div: return LLVMBuildFDiv(b, x, y, "")
     case .pow: return libm("pow", t, [x, y])
     case .max, .min:
+      // IEEE 754-2019 maximum/minimum, as the interpreter: NaN if either is NaN; otherwise the
+      // larger (smaller) operand, and for equal operands (only ±0 can differ) the bitwise AND
+      // (OR) of the two, so max(-0, +0) = +0 and min(-0, +0) = -0. (LLVM 14's x86 backend
+      // cannot select llvm.maximum/llvm.minimum, hence the explicit form; it vectorizes.)
       let anyNaN = LLVMBuildOr(b, isNaN(x), isNaN(y), "")
-      let pick =
-        op == .max
-        ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGE, y, x, ""), y, x, "")
-        : LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, y, x, ""), y, x, "")
+      let bitsType = t == .f32 ? i32 : i64
+      let xb = LLVMBuildBitCast(b, x, bitsType, "")
+      let yb = LLVMBuildBitCast(b, y, bitsType, "")
+      let merged = LLVMBuildBitCast(b, op == .max ? LLVMBuildAnd(b, xb, yb, "") : LLVMBuildOr(b, xb, yb, ""), ty, "")
+      let (first, second) = op == .max ? (LLVMRealOGT, LLVMRealOLT) : (LLVMRealOLT, LLVMRealOGT)
+      let pick = LLVMBuildSelect(
+        b, LLVMBuildFCmp(b, first, x, y, ""), x,
+        LLVMBuildSelect(b, LLVMBuildFCmp(b, second, x, y, ""), y, merged, ""), "")
       return LLVMBuildSelect(b, anyNaN, LLVMConstReal(ty, .nan), pick, "")
     case .and, .or: return x
     }

@@ -45,6 +45,25 @@ public enum ReduceOp: String, CaseIterable, Hashable, Sendable {
   case sum, max, min
 }
 
+/// The one summation order of float `reduce_sum`, which the interpreter and every lowering
+/// follow, so compiled and interpreted sums agree bit for bit (docs/swiftgraph.md, "Semantics
+/// at the edges"). For each result element, its terms are taken in row-major order of the
+/// reduced axes. When the operand's last axis is reduced, term k of a row goes to lane
+/// `k % lanes` (k is its index along the last axis); each lane adds its terms in order, starting
+/// from -0.0, and the lanes are combined as `((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7))`. Otherwise
+/// (the last axis is kept, so the sum vectorizes across results) the terms are added one by one
+/// from -0.0. A sum of no terms is +0.0. Integer sums wrap and are exact in any order.
+public enum SummationOrder {
+  /// Interleaved partial sums per result element when the last axis is reduced.
+  public static let lanes = 8
+
+  /// The lanes combined pairwise, halving: lane l with l + 4, then l with l + 2, then 0 with 1.
+  @inlinable
+  public static func combine<T: FloatingPoint>(_ s: [T]) -> T {
+    ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+  }
+}
+
 /// Index-of-extreme reductions over one axis, giving `i64`.
 public enum ArgReduceOp: String, CaseIterable, Hashable, Sendable {
   case argmax, argmin

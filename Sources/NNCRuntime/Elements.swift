@@ -30,8 +30,11 @@ protocol NumericElement: Comparable {
   static func sub(_ a: Self, _ b: Self) -> Self
   static func mul(_ a: Self, _ b: Self) -> Self
   static func div(_ a: Self, _ b: Self) -> Self
-  static func maximum(_ a: Self, _ b: Self) -> Self
-  static func minimum(_ a: Self, _ b: Self) -> Self
+  /// IEEE 754-2019 `maximum`/`minimum` for floats (NaN propagates, -0.0 < +0.0); plain max/min
+  /// for integers. (Not named `maximum`: FloatingPoint's own `maximum` is the older maxNum,
+  /// which drops NaN, and a generic caller could pick it.)
+  static func ieeeMaximum(_ a: Self, _ b: Self) -> Self
+  static func ieeeMinimum(_ a: Self, _ b: Self) -> Self
   static func negate(_ a: Self) -> Self
   static func absolute(_ a: Self) -> Self
 }
@@ -45,9 +48,22 @@ extension NumericElement where Self: BinaryFloatingPoint {
   static func sub(_ a: Self, _ b: Self) -> Self { a - b }
   static func mul(_ a: Self, _ b: Self) -> Self { a * b }
   static func div(_ a: Self, _ b: Self) -> Self { a / b }
-  /// NaN-propagating, like NumPy's `maximum`.
-  static func maximum(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
-  static func minimum(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
+  /// IEEE 754-2019 `maximum`: NaN if either operand is NaN (the default quiet NaN: NaN sign
+  /// and payload are unspecified by the IR), and +0.0 is greater than -0.0. Equal operands are
+  /// merged bitwise (AND clears the sign unless both are -0.0), which the lowering mirrors.
+  static func ieeeMaximum(_ a: Self, _ b: Self) -> Self {
+    if a.isNaN || b.isNaN { return .nan }
+    if a > b { return a }
+    if b > a { return b }
+    return Self(sign: a.sign == .minus && b.sign == .minus ? .minus : .plus, exponent: 0, significand: a.magnitude)
+  }
+  /// IEEE 754-2019 `minimum`: NaN if either operand is NaN, and -0.0 is less than +0.0.
+  static func ieeeMinimum(_ a: Self, _ b: Self) -> Self {
+    if a.isNaN || b.isNaN { return .nan }
+    if a < b { return a }
+    if b < a { return b }
+    return Self(sign: a.sign == .minus || b.sign == .minus ? .minus : .plus, exponent: 0, significand: a.magnitude)
+  }
   static func negate(_ a: Self) -> Self { -a }
   static func absolute(_ a: Self) -> Self { Swift.abs(a) }
 }
@@ -61,8 +77,8 @@ extension NumericElement where Self: FixedWidthInteger & SignedInteger {
   static func sub(_ a: Self, _ b: Self) -> Self { a &- b }
   static func mul(_ a: Self, _ b: Self) -> Self { a &* b }
   static func div(_ a: Self, _ b: Self) -> Self { b == 0 ? 0 : a.dividedReportingOverflow(by: b).partialValue }
-  static func maximum(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
-  static func minimum(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
+  static func ieeeMaximum(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
+  static func ieeeMinimum(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
   static func negate(_ a: Self) -> Self { 0 &- a }
   static func absolute(_ a: Self) -> Self { a < 0 ? 0 &- a : a }
 }
@@ -107,8 +123,8 @@ func numericBinary<T: NumericElement>(_ op: BinaryOp) -> (T, T) -> T {
   case .sub: return T.sub
   case .mul: return T.mul
   case .div: return T.div
-  case .max: return T.maximum
-  case .min: return T.minimum
+  case .max: return T.ieeeMaximum
+  case .min: return T.ieeeMinimum
   case .pow, .and, .or: return { a, _ in a }  // rejected by the verifier for these types
   }
 }

@@ -247,17 +247,32 @@ public enum Kernels {
       let (initial, combine): (T, (T, T) -> T) =
         switch k {
         case .sum: (T.zero, T.add)
-        case .max: (T.lowest, T.maximum)
-        case .min: (T.highest, T.minimum)
+        case .max: (T.lowest, T.ieeeMaximum)
+        case .min: (T.highest, T.ieeeMinimum)
         }
       var out = [T](repeating: initial, count: n)
       for i in v.indices { out[slot[i]] = combine(out[slot[i]], v[i]) }
       return out
     }
+    // Float sums follow SummationOrder (the order every lowering uses).
+    func floatSum<T: NumericElement & BinaryFloatingPoint>(_ v: [T]) -> [T] {
+      let terms = axes.reduce(1) { $0 * x.shape[$1] }
+      if terms == 0 { return [T](repeating: 0, count: n) }
+      let rank = x.shape.count
+      let lanes = rank > 0 && axes.contains(rank - 1) ? SummationOrder.lanes : 1
+      var partial = [T](repeating: -0.0, count: n * lanes)
+      let last = rank > 0 ? x.shape[rank - 1] : 1
+      for i in v.indices {
+        let lane = lanes == 1 ? 0 : (i % last) % lanes
+        partial[slot[i] * lanes + lane] += v[i]
+      }
+      if lanes == 1 { return partial }
+      return (0..<n).map { SummationOrder.combine(Array(partial[$0 * lanes..<($0 + 1) * lanes])) }
+    }
     let s: ArrayStorage
     switch x.storage {
-    case .f32(let v): s = .f32(r(v))
-    case .f64(let v): s = .f64(r(v))
+    case .f32(let v): s = .f32(k == .sum ? floatSum(v) : r(v))
+    case .f64(let v): s = .f64(k == .sum ? floatSum(v) : r(v))
     case .i32(let v): s = .i32(r(v))
     case .i64(let v): s = .i64(r(v))
     case .bool: s = .zeros(.bool, count: n)
@@ -277,7 +292,9 @@ public enum Kernels {
           for j in 1..<max(len, 1) {
             let a = v[(o * len + j) * inner + i]
             let b = v[(o * len + best) * inner + i]
-            if k == .argmax ? a > b : a < b { best = j }
+            // The first NaN wins (NumPy, PyTorch); ties keep the first index.
+            if b != b { break }
+            if a != a || (k == .argmax ? a > b : a < b) { best = j }
           }
           out[o * inner + i] = Int64(best)
         }
@@ -378,7 +395,7 @@ public enum Kernels {
                 let ix = xo * p.stride[1] - p.padding[1] + kx
                 if ix < 0 || ix >= wd { continue }
                 let e = v[(plane * h + iy) * wd + ix]
-                acc = kind == .max ? T.maximum(acc, e) : acc + e
+                acc = kind == .max ? T.ieeeMaximum(acc, e) : acc + e
               }
             }
             out[(plane * oh + y) * ow + xo] = kind == .max ? acc : acc / T(p.kernel[0] * p.kernel[1])

@@ -95,9 +95,7 @@ private let symbolic = """
     let want = try Interpreter.run(f, inputs)
     let got = try entry.run(inputs)
     for (k, (a, e)) in zip(got, want).enumerated() {
-      // Results 1 and 2 reduce (possibly reassociated); the rest are exact.
-      let tol = k == 1 || k == 2 ? 1e-5 : 0
-      #expect(mismatch(a, e, rtol: tol, atol: tol) == nil, "n=\(n) result \(k): \(mismatch(a, e, rtol: tol, atol: tol) ?? "")")
+      #expect(exactMismatch(a, e) == nil, "n=\(n) result \(k): \(exactMismatch(a, e) ?? "")")
     }
   }
 

@@ -1,7 +1,6 @@
 // Random well-typed functions (every op, conds, guards, symbols, special constants), compiled
 // in one module and run on random inputs: the compiled code must agree with the interpreter,
-// including which guard fails. Exact, except functions that sum floats (the vectorizer may
-// reassociate a reduction): there rtol 1e-4 / atol 1e-4, and NaN/inf must agree in kind.
+// including which guard fails. Exact (exactMismatch: bit for bit, any NaN equals any NaN).
 
 import Foundation
 import NNCCodegen
@@ -26,14 +25,6 @@ private let randomGraph: Graph = {
 private let randomEntries: Result<[String: CompiledEntry], Error> = Result { try compileAndLoad(randomGraph) }
 
 @Suite struct RandomDifferentialTests {
-  static func sumsFloats(_ f: Function) -> Bool {
-    var r = false
-    f.forEachInstruction { inst in
-      if case .reduce(.sum, _, _) = inst.op, let t = inst.operands.first.flatMap(f.type(of:)), t.dtype.isFloat { r = true }
-    }
-    return r
-  }
-
   @Test(arguments: 0..<randomCount)
   func randomFunctionMatchesInterpreter(_ k: Int) throws {
     let entries = try randomEntries.get()
@@ -44,9 +35,8 @@ private let randomEntries: Result<[String: CompiledEntry], Error> = Result { try
       let actual: Result<[NDArray], RuntimeError> = Result { () throws(RuntimeError) in try entries[f.name]!.run(inputs) }
       switch (expected, actual) {
       case (.success(let e), .success(let a)):
-        let tol = RandomDifferentialTests.sumsFloats(f) ? 1e-4 : 0
         for (i, (x, y)) in zip(a, e).enumerated() {
-          let d = mismatch(x, y, rtol: tol, atol: tol)
+          let d = exactMismatch(x, y)
           #expect(d == nil, "\(f.name) n=\(n) result \(i): \(d ?? "")\n\(Graph(functions: [f]).text())")
         }
       case (.failure(let e), .failure(let a)):

@@ -10,36 +10,6 @@ import NNCRuntime
 import NNCTestSupport
 import Testing
 
-/// nil when `a` equals `e` element for element (floats bit for bit, NaN matching NaN).
-private func exactMismatch(_ a: NDArray, _ e: NDArray) -> String? {
-  guard a.dtype == e.dtype, a.shape == e.shape else { return "got \(a.type), expected \(e.type)" }
-  for i in 0..<e.count {
-    let (x, y) = (a.storage.double(i), e.storage.double(i))
-    if x.isNaN && y.isNaN { continue }
-    if x.bitPattern != y.bitPattern { return "element \(i): got \(x), expected \(y)" }
-  }
-  return nil
-}
-
-/// Runs `f` compiled and interpreted on `inputs`; nil when both give the same results (or the
-/// same error).
-private func disagreement(_ entry: CompiledEntry, _ inputs: [NDArray]) -> String? {
-  let f = entry.function
-  let want: Result<[NDArray], RuntimeError> = Result { () throws(RuntimeError) in try Interpreter.run(f, inputs) }
-  let got: Result<[NDArray], RuntimeError> = Result { () throws(RuntimeError) in try entry.run(inputs) }
-  switch (want, got) {
-  case (.success(let w), .success(let a)):
-    for (k, (x, y)) in zip(a, w).enumerated() {
-      if let m = exactMismatch(x, y) { return "@\(f.name) result \(k): \(m)" }
-    }
-    return nil
-  case (.failure(let e), .failure(let a)):
-    return e == a ? nil : "@\(f.name): interpreter \(e), compiled \(a)"
-  default:
-    return "@\(f.name): interpreter \(want), compiled \(got)"
-  }
-}
-
 @Suite struct ReviewRegressionTests {
   /// `constScalar` turned an integer pad value outside Int64 (or an infinity) into 0; the
   /// interpreter saturates it.

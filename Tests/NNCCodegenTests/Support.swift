@@ -44,3 +44,22 @@ func randomInputs(_ f: Function, n: Int = 3, seed: UInt64) -> [NDArray] {
     }
   }
 }
+
+/// Runs `f` compiled and interpreted on `inputs`; nil when both give the same results (or the
+/// same error).
+func disagreement(_ entry: CompiledEntry, _ inputs: [NDArray]) -> String? {
+  let f = entry.function
+  let want: Result<[NDArray], RuntimeError> = Result { () throws(RuntimeError) in try Interpreter.run(f, inputs) }
+  let got: Result<[NDArray], RuntimeError> = Result { () throws(RuntimeError) in try entry.run(inputs) }
+  switch (want, got) {
+  case (.success(let w), .success(let a)):
+    for (k, (x, y)) in zip(a, w).enumerated() {
+      if let m = exactMismatch(x, y) { return "@\(f.name) result \(k): \(m)" }
+    }
+    return nil
+  case (.failure(let e), .failure(let a)):
+    return e == a ? nil : "@\(f.name): interpreter \(e), compiled \(a)"
+  default:
+    return "@\(f.name): interpreter \(want), compiled \(got)"
+  }
+}
