@@ -45,8 +45,12 @@ extension FunctionLowering {
     case .rsqrt: return LLVMBuildFDiv(b, LLVMConstReal(ty, 1), intrinsic("llvm.sqrt.\(suffix)", ty, [x]), "")
     case .tanh: return libm("tanh", t, [x])
     case .sigmoid:
-      let e = libm("exp", t, [LLVMBuildFNeg(b, x, "")])
-      return LLVMBuildFDiv(b, LLVMConstReal(ty, 1), LLVMBuildFAdd(b, LLVMConstReal(ty, 1), e, ""), "")
+      // As the interpreter: e = exp(-|x|), (x >= 0 ? 1 : e) / (1 + e), which never overflows
+      // (1/(1+exp(-x)) gave 0 where the result is subnormal). NaN fails x >= 0 and gives e = NaN.
+      let e = libm("exp", t, [LLVMBuildFNeg(b, intrinsic("llvm.fabs.\(suffix)", ty, [x]), "")])
+      let nonNegative = LLVMBuildFCmp(b, LLVMRealOGE, x, LLVMConstReal(ty, 0), "")
+      let numerator = LLVMBuildSelect(b, nonNegative, LLVMConstReal(ty, 1), e, "")
+      return LLVMBuildFDiv(b, numerator, LLVMBuildFAdd(b, LLVMConstReal(ty, 1), e, ""), "")
     case .sin: return libm("sin", t, [x])
     case .cos: return libm("cos", t, [x])
     case .erf: return libm("erf", t, [x])

@@ -99,7 +99,15 @@ enum FloatFunctions {
     case .sqrt: return { T.sqrt($0) }
     case .rsqrt: return { 1 / T.sqrt($0) }
     case .tanh: return { T.tanh($0) }
-    case .sigmoid: return { 1 / (1 + T.exp(-$0)) }
+    case .sigmoid:
+      // 1/(1+exp(-x)) for x >= 0 and e/(1+e), e = exp(x), for x < 0: exp never overflows (the
+      // old 1/(1+exp(-x)) gave 0 for x < -88.7 in f32, where the result is subnormal), and
+      // (x >= 0 ? 1 : e)/(1+e) with e = exp(-|x|) is both in one libm call. -0 gives 0.5,
+      // -inf gives +0, NaN gives NaN. The lowering does the same operations in the same order.
+      return { x in
+        let e = T.exp(-Swift.abs(x))
+        return (x >= 0 ? 1 : e) / (1 + e)
+      }
     case .sin: return { T.sin($0) }
     case .cos: return { T.cos($0) }
     case .erf: return { T.erf($0) }
