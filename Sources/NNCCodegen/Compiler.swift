@@ -34,7 +34,7 @@ public struct CompileOptions: Hashable, Sendable {
 }
 
 /// The version of the code generator; part of every cache key.
-public let codegenVersion = "nnc-codegen-1"
+public let codegenVersion = "nnc-codegen-2"
 
 /// The host CPU name and feature string LLVM reports.
 public func hostTarget() throws(CodegenError) -> (cpu: String, features: String) {
