@@ -159,6 +159,24 @@ let edgeCases: [EdgeCase] = [
     inputs: [f32([1e8, -0.0, 1, -0.0, -1e8, -0.0], [3, 2]), f32([], [0, 2]), f32([-0.0, -0.0, -0.0, 0], [2, 2])],
     expected: [f32([0, -0.0]), f32([0, 0]), f32([], [0]), f32([-0.0, 0])]),
   EdgeCase(
+    name: "matmul, conv2d and avgpool2d add their terms in order from +0.0",
+    text: """
+      func @f(%a: f32[1,4], %b: f32[4,1], %x: f32[1,1,1,4], %w: f32[1,1,1,4], %z: f32[1,1], %o: f32[1,1]) -> (f32[1,1], f32[1,1,1,1], f32[1,1,1,1], f32[1,1]) {
+        %0 = matmul %a, %b
+        %1 = conv2d %x, %w
+        %2 = avgpool2d %x kernel=[1,4]
+        %3 = matmul %z, %o
+        return %0, %1, %2, %3
+      }
+      """,
+    // ((((0 + 1e8) + 1) - 1e8) + 1) = 1 in f32 (the first 1 is lost next to 1e8); the average
+    // divides that by 4. A product of -0.0 added to +0.0 is +0.0.
+    inputs: [
+      f32([1e8, 1, -1e8, 1], [1, 4]), f32([1, 1, 1, 1], [4, 1]), f32([1e8, 1, -1e8, 1], [1, 1, 1, 4]),
+      f32([1, 1, 1, 1], [1, 1, 1, 4]), f32([-0.0], [1, 1]), f32([1], [1, 1]),
+    ],
+    expected: [f32([1], [1, 1]), f32([1], [1, 1, 1, 1]), f32([0.25], [1, 1, 1, 1]), f32([0], [1, 1])]),
+  EdgeCase(
     name: "reduce_sum whose partial sums overflow follows the order (inf - inf = NaN)",
     text: "func @f(%x: f32[N]) -> f32[] {\n  %0 = reduce_sum %x axes=[0]\n  return %0\n}",
     // [3e38, -3e38] x 512: the even lanes overflow to +inf, the odd ones to -inf.
