@@ -206,6 +206,28 @@ private let edgeEntries: Result<[String: CompiledEntry], Error> = Result {
     }
   }
 
+  /// `nnc run --check` (compiled code against the interpreter, from the command line) passes on
+  /// every case, and the compiled results it writes are the rule values.
+  @Test(arguments: Array(edgeCases.indices))
+  func checkPassesFromTheCommandLine(_ k: Int) throws {
+    let c = edgeCases[k]
+    let dir = ScratchDirectory()
+    try dir.write("edge.swiftgraph", "swiftgraph 1\n" + c.text)
+    let f = try loadGraph("swiftgraph 1\n" + c.text).functions[0]
+    var args = ["run", "edge.swiftgraph", "--check"]
+    for (p, x) in zip(f.parameters, c.inputs) {
+      try Npy.write(x, to: dir.path("\(p.name).npy"))
+      args += ["--input", "\(p.name)=\(p.name).npy"]
+    }
+    for i in c.expected.indices { args += ["--output", "out\(i).npy"] }
+    let r = try NNCTool.nnc(args, in: dir.url)
+    #expect(r.status == 0, "\(c.name): \(r.stderr)")
+    for (i, e) in c.expected.enumerated() {
+      let got = try Npy.read(contentsOf: dir.path("out\(i).npy"))
+      #expect(exactMismatch(got, e) == nil, "\(c.name): result \(i): \(exactMismatch(got, e) ?? "")")
+    }
+  }
+
   /// The summation order on random data of many shapes, symbolic sizes included: compiled and
   /// interpreted sums agree bit for bit (tails of every length 0..<8, several reduced axes).
   @Test(arguments: [0, 1, 7, 8, 9, 15, 16, 17, 31, 100])
