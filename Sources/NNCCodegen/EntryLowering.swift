@@ -171,7 +171,16 @@ extension FunctionLowering {
     for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(fn, UInt32(ptrs.count + k)) }
     let outs = (0..<inst.results.count).map { LLVMGetParam(fn, UInt32($0))! }
     let ins = (0..<inst.operands.count).map { LLVMGetParam(fn, UInt32(inst.results.count + $0))! }
+    // A result with no elements needs no work; returning at once also keeps loop nests whose
+    // inner bound is 0 (`[2^48, 2^48, 0]`) from spinning through their outer ones.
+    let empty = LLVMBuildICmp(b, LLVMIntEQ, product(dims(f.type(of: inst.results[0])!)), constI64(0), "")
+    let work = LLVMAppendBasicBlockInContext(ctx, fn, "work")!
+    let done = LLVMAppendBasicBlockInContext(ctx, fn, "done")!
+    LLVMBuildCondBr(b, empty, done, work)
+    LLVMPositionBuilderAtEnd(b, work)
     kernelBody(inst, out: outs, ins: ins)
+    LLVMBuildBr(b, done)
+    LLVMPositionBuilderAtEnd(b, done)
     LLVMBuildRetVoid(b)
     symbolValues = savedSymbols
     LLVMPositionBuilderAtEnd(b, saved)

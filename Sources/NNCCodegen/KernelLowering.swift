@@ -236,7 +236,11 @@ extension FunctionLowering {
     loopNest(kept.map { ds[$0] }) { keptIdx in
       let keptBase = self.dot(keptIdx, kept.map { inStrides[$0] })
       LLVMBuildStore(self.b, start, accSlot)
-      self.loopNest(outer.map { ds[$0] }) { outerIdx in
+      // The nest also runs over the last axis (as 1 or 0), so that with no terms it is skipped
+      // whole: the outer axes alone could be huge when `last` is 0.
+      let hasTerms = LLVMBuildSelect(self.b, LLVMBuildICmp(self.b, LLVMIntEQ, terms, self.constI64(0), ""), self.constI64(0), self.constI64(1), "")!
+      self.loopNest(outer.map { ds[$0] } + [hasTerms]) { idxAndOnce in
+        let outerIdx = Array(idxAndOnce.dropLast())
         let row = LLVMBuildAdd(self.b, keptBase, self.dot(outerIdx, outer.map { inStrides[$0] }), "")!
         self.loop(groups, "g") { g in
           var idx: [LLVMValueRef?] = [LLVMBuildAdd(self.b, row, LLVMBuildMul(self.b, g, self.constI64(lanes), ""), "")]

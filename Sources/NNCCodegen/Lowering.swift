@@ -25,9 +25,7 @@ public struct EntryNames: Equatable, Sendable {
   public var packed: String
 
   public init(_ functionName: String) {
-    let safe = String(functionName.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
-    typed = "nnc_" + safe
-    packed = typed + "_packed"
+    (typed, packed) = CEntrySymbols.of(functionName)
   }
 }
 
@@ -200,7 +198,25 @@ final class FunctionLowering {
   }
 
   /// Nested loops over `bounds` (outermost first); `vectorizeInner` marks the innermost loop.
+  /// When any bound is 0 the nest is skipped as a whole (the outer loops would otherwise run
+  /// for nothing: `[2^48, 2^48, 0]` has no elements but 2^96 outer iterations).
   func loopNest(_ bounds: [LLVMValueRef], vectorizeInner: Bool = false, body: ([LLVMValueRef]) -> Void) {
+    if bounds.count > 1 {
+      var empty = LLVMConstInt(i1, 0, 0)!
+      for bound in bounds.dropFirst() { empty = LLVMBuildOr(b, empty, LLVMBuildICmp(b, LLVMIntEQ, bound, constI64(0), ""), "") }
+      let run = block("nest.run")
+      let skip = block("nest.end")
+      LLVMBuildCondBr(b, empty, skip, run)
+      LLVMPositionBuilderAtEnd(b, run)
+      loopNest(unguarded: bounds, vectorizeInner: vectorizeInner, body: body)
+      LLVMBuildBr(b, skip)
+      LLVMPositionBuilderAtEnd(b, skip)
+      return
+    }
+    loopNest(unguarded: bounds, vectorizeInner: vectorizeInner, body: body)
+  }
+
+  private func loopNest(unguarded bounds: [LLVMValueRef], vectorizeInner: Bool, body: ([LLVMValueRef]) -> Void) {
     func level(_ k: Int, _ idx: [LLVMValueRef]) {
       if k == bounds.count {
         body(idx)

@@ -73,8 +73,11 @@ public enum ShapeMath {
   /// Largest element count a tensor may have (2^48): keeps byte sizes and index math in range.
   public static let maxElements = 1 << 48
 
-  /// Product of `sizes`, or nil when it passes `maxElements`.
+  /// Product of `sizes`, or nil when a size is negative or the product passes `maxElements`.
+  /// A 0 anywhere makes the product 0, whatever the order of the sizes.
   public static func elementCount(_ sizes: [Int]) -> Int? {
+    guard sizes.allSatisfy({ $0 >= 0 }) else { return nil }
+    if sizes.contains(0) { return 0 }
     var n = 1
     for s in sizes {
       guard s >= 0 else { return nil }

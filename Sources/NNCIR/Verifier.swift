@@ -11,13 +11,34 @@ public func diagnosticPos(_ inst: Instruction?, in f: Function) -> SourcePos {
   return f.textPos ?? SourcePos(file: "@\(f.name)", line: 0, column: 0)
 }
 
+/// The C symbols a compiled function exports (docs/abi.md): `nnc_NAME` (typed entry) and
+/// `nnc_NAME_packed`, with every character of NAME that C does not allow ('.') as '_'.
+public enum CEntrySymbols {
+  /// The typed entry's symbol and the packed entry's symbol of function `name`.
+  public static func of(_ name: String) -> (typed: String, packed: String) {
+    let safe = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
+    return ("nnc_" + safe, "nnc_" + safe + "_packed")
+  }
+}
+
 extension Graph {
-  /// Checks every function; throws the first problem found.
+  /// Checks every function; throws the first problem found. Besides each function's
+  /// invariants: function names are unique, and no two functions export one C symbol (`@a.b`
+  /// and `@a_b`, or `@f` and `@f_packed`), which a compiled object could not hold.
   public func verify() throws(Diagnostic) {
     var seen: Set<String> = []
+    var exporter: [String: String] = [:]
     for f in functions {
       guard seen.insert(f.name).inserted else {
         throw Diagnostic(diagnosticPos(nil, in: f), "redefinition of function @\(f.name)")
+      }
+      let symbols = CEntrySymbols.of(f.name)
+      for c in [symbols.typed, symbols.packed] {
+        if let other = exporter[c] {
+          throw Diagnostic(
+            diagnosticPos(nil, in: f), "functions @\(other) and @\(f.name) both export the C symbol \(c); rename one of them")
+        }
+        exporter[c] = f.name
       }
       try f.verify()
     }

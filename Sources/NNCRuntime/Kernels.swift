@@ -4,11 +4,15 @@
 import NNCIR
 import RealModule
 
+// Sizes multiply with `&*`: every shape here passed the verifier's 2^48 cap, so a product
+// without a 0 cannot wrap, and one with a 0 (`[2^48, 2^48, 0]`) is 0 however it wraps on the
+// way: x &* 0 == 0.
+
 /// Row-major index arithmetic.
 enum Index {
   /// The flat index into `source` (broadcast to `target` NumPy style) of each element of `target`.
   static func broadcast(from source: [Int], to target: [Int]) -> [Int] {
-    let n = target.reduce(1, *)
+    let n = target.reduce(1, &*)
     let tStrides = ShapeMath.strides(target)
     let sStrides = ShapeMath.strides(source)
     let offset = target.count - source.count
@@ -41,6 +45,19 @@ public enum Kernels {
   /// symbols already resolved.
   public static func apply(_ op: Op, _ xs: [NDArray], resultShapes: [[Int]]) throws(KernelError) -> [NDArray] {
     let outShape = resultShapes.first ?? []
+    // A result with no elements needs no work; the loop nests below could otherwise spin through
+    // huge outer extents (a batch of 2^30 matrices of 0 rows).
+    if outShape.contains(0) {
+      switch op {
+      case .constant(let c): return [NDArray.zeros(c.type.dtype, outShape)]
+      case .compare: return [NDArray.zeros(.bool, outShape)]
+      case .argReduce: return [NDArray.zeros(.i64, outShape)]
+      case .cast(let t): return [NDArray.zeros(t, outShape)]
+      case .select: return [NDArray.zeros(xs[1].dtype, outShape)]
+      case .cond, .guardTrue: break
+      default: return [NDArray.zeros(xs[0].dtype, outShape)]
+      }
+    }
     switch op {
     case .constant(let c):
       return [constant(c, shape: outShape)]
@@ -55,7 +72,7 @@ public enum Kernels {
       let ia = Index.broadcast(from: xs[1].shape, to: outShape)
       let ib = Index.broadcast(from: xs[2].shape, to: outShape)
       guard case .bool(let c) = xs[0].storage else { throw .unsupported("select condition must be bool") }
-      let n = outShape.reduce(1, *)
+      let n = outShape.reduce(1, &*)
       let a = xs[1].storage.gather(ia)
       let b = xs[2].storage.gather(ib)
       let pick = (0..<n).map { c[ic[$0]] ? $0 : -1 }
@@ -72,7 +89,7 @@ public enum Kernels {
       let x = xs[0]
       let inStrides = ShapeMath.strides(x.shape)
       let outStrides = ShapeMath.strides(outShape)
-      let n = outShape.reduce(1, *)
+      let n = outShape.reduce(1, &*)
       let idx = (0..<n).map { i in
         let c = Index.coords(i, outShape, outStrides)
         return (0..<perm.count).reduce(0) { $0 + c[$1] * inStrides[perm[$1]] }
@@ -84,7 +101,7 @@ public enum Kernels {
       let x = xs[0]
       let inStrides = ShapeMath.strides(x.shape)
       let outStrides = ShapeMath.strides(outShape)
-      let idx = (0..<outShape.reduce(1, *)).map { i in
+      let idx = (0..<outShape.reduce(1, &*)).map { i in
         let c = Index.coords(i, outShape, outStrides)
         return (0..<c.count).reduce(0) { $0 + (start[$1] + c[$1] * step[$1]) * inStrides[$1] }
       }
@@ -93,7 +110,7 @@ public enum Kernels {
       let x = xs[0]
       let inStrides = ShapeMath.strides(x.shape)
       let outStrides = ShapeMath.strides(outShape)
-      let idx = (0..<outShape.reduce(1, *)).map { i -> Int in
+      let idx = (0..<outShape.reduce(1, &*)).map { i -> Int in
         let c = Index.coords(i, outShape, outStrides)
         var src = 0
         for k in 0..<c.count {
@@ -107,11 +124,11 @@ public enum Kernels {
     case .concat(let axis):
       // Row-major: the output is, for each index of the axes before `axis`, the operands' blocks
       // one after the other.
-      let outer = outShape.prefix(axis).reduce(1, *)
+      let outer = outShape.prefix(axis).reduce(1, &*)
       var pieces: [ArrayStorage] = []
       for o in 0..<outer {
         for x in xs {
-          let block = x.shape[axis...].reduce(1, *)
+          let block = x.shape[axis...].reduce(1, &*)
           pieces.append(x.storage.gather(Array(o * block..<(o + 1) * block)))
         }
       }
@@ -141,7 +158,7 @@ public enum Kernels {
   }
 
   static func constant(_ c: Constant, shape: [Int]) -> NDArray {
-    let n = shape.reduce(1, *)
+    let n = shape.reduce(1, &*)
     func fill<T>(_ v: [T]) -> [T] { v.count == n ? v : Array(repeating: v[0], count: n) }
     let storage: ArrayStorage
     switch (c.type.dtype, c.data) {
@@ -238,7 +255,7 @@ public enum Kernels {
     let kept = (0..<x.shape.count).filter { !axes.contains($0) }
     let keptShape = kept.map { x.shape[$0] }
     let keptStrides = ShapeMath.strides(keptShape)
-    let n = keptShape.reduce(1, *)
+    let n = keptShape.reduce(1, &*)
     let slot = (0..<x.count).map { i -> Int in
       let c = Index.coords(i, x.shape, inStrides)
       return kept.indices.reduce(0) { $0 + c[kept[$1]] * keptStrides[$1] }
@@ -256,7 +273,7 @@ public enum Kernels {
     }
     // Float sums follow SummationOrder (the order every lowering uses).
     func floatSum<T: NumericElement & BinaryFloatingPoint>(_ v: [T]) -> [T] {
-      let terms = axes.reduce(1) { $0 * x.shape[$1] }
+      let terms = axes.reduce(1) { $0 &* x.shape[$1] }
       if terms == 0 { return [T](repeating: 0, count: n) }
       let rank = x.shape.count
       let lanes = rank > 0 && axes.contains(rank - 1) ? SummationOrder.lanes : 1
@@ -281,9 +298,9 @@ public enum Kernels {
   }
 
   static func argReduce(_ k: ArgReduceOp, _ x: NDArray, axis: Int, outShape: [Int]) -> NDArray {
-    let outer = x.shape[..<axis].reduce(1, *)
+    let outer = x.shape[..<axis].reduce(1, &*)
     let len = x.shape[axis]
-    let inner = x.shape[(axis + 1)...].reduce(1, *)
+    let inner = x.shape[(axis + 1)...].reduce(1, &*)
     func r<T: NumericElement>(_ v: [T]) -> [Int64] {
       var out = [Int64](repeating: 0, count: outer * inner)
       for o in 0..<outer {

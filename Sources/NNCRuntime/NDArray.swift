@@ -107,7 +107,7 @@ public struct NDArray: Equatable, Sendable, CustomStringConvertible {
   public init(_ values: [Bool], shape: [Int]) { self.init(shape: shape, storage: .bool(values)) }
 
   public static func zeros(_ dtype: DType, _ shape: [Int]) -> NDArray {
-    NDArray(shape: shape, storage: .zeros(dtype, count: shape.reduce(1, *)))
+    NDArray(shape: shape, storage: .zeros(dtype, count: shape.reduce(1, &*)))
   }
 
   public var dtype: DType { storage.dtype }

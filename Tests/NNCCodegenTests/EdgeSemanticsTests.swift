@@ -228,6 +228,36 @@ private let edgeEntries: Result<[String: CompiledEntry], Error> = Result {
     }
   }
 
+  /// Empty tensors with huge other dims (`[2^48, 2^48, 0]`, a batch of 2^30 empty matrices):
+  /// every op finishes at once on both paths (no loop runs through the outer dims) and gives
+  /// the empty result or the identity.
+  @Test func emptyIterationSpacesFinishAtOnce() throws {
+    let big = 281_474_976_710_656  // 2^48
+    let g = try loadGraph(
+      """
+      swiftgraph 1
+      func @f(%x: f32[\(big),\(big),0], %m: f32[1073741824,0,4], %w: f32[4,5], %a: f32[1099511627776,3,0]) -> (f32[], f32[\(big),0], f32[1073741824,0,5], i64[1099511627776,0], f32[\(big),\(big),0], f32[\(big),\(big),0]) {
+        %0 = reduce_sum %x axes=[0,1,2]
+        %1 = reduce_max %x axes=[1]
+        %2 = matmul %m, %w
+        %3 = argmax %a axis=1
+        %4 = neg %x
+        %5 = concat %x, %4 axis=2
+        return %0, %1, %2, %3, %4, %5
+      }
+      """)
+    let entry = try #require(try compileAndLoad(g)["f"])
+    let inputs = [
+      NDArray([Float](), shape: [big, big, 0]), NDArray([Float](), shape: [1 << 30, 0, 4]),
+      NDArray([Float](repeating: 1, count: 20), shape: [4, 5]), NDArray([Float](), shape: [1 << 40, 3, 0]),
+    ]
+    #expect(disagreement(entry, inputs) == nil, "\(disagreement(entry, inputs) ?? "")")
+    let got = try entry.run(inputs)
+    #expect(got[0] == NDArray([Float(0)], shape: []))
+    #expect(got[1].shape == [big, 0] && got[1].count == 0)
+    #expect(got[3].dtype == .i64 && got[3].count == 0)
+  }
+
   /// The summation order on random data of many shapes, symbolic sizes included: compiled and
   /// interpreted sums agree bit for bit (tails of every length 0..<8, several reduced axes).
   @Test(arguments: [0, 1, 7, 8, 9, 15, 16, 17, 31, 100])

@@ -105,6 +105,24 @@ private func fn(_ params: String, _ result: String, _ body: [String]) -> String 
     expectError(twice, 8, 1, "redefinition of function @f (first defined at 2:1)")
   }
 
+  /// Two functions exporting one C symbol are a verifier error at the second function (it used
+  /// to surface only at compile time, without a position).
+  @Test func cSymbolClash() {
+    let packed = "swiftgraph 1\nfunc @f() -> () {\n  return\n}\nfunc @f_packed() -> () {\n  return\n}\n"
+    expectError(packed, 5, 1, "functions @f and @f_packed both export the C symbol nnc_f_packed; rename one of them")
+    let dotted = "swiftgraph 1\nfunc @a_b() -> () {\n  return\n}\nfunc @a.b() -> () {\n  return\n}\n"
+    expectError(dotted, 5, 1, "functions @a_b and @a.b both export the C symbol nnc_a_b; rename one of them")
+  }
+
+  /// Zero elements are zero elements whatever the order of the dims: both types load.
+  @Test func emptyTypesWithHugeDimsInAnyOrder() throws {
+    for t in ["f32[0,281474976710656,281474976710656]", "f32[281474976710656,281474976710656,0]", "f32[281474976710656,0,281474976710656]"] {
+      #expect(diagnose(Array(fn("%x: \(t)", t, ["%0 = neg %x", "return %0"]).utf8)) == nil, "\(t)")
+    }
+    // A dim alone above 2^48 is still an error, with or without a 0.
+    expectError(fn("%x: f32[0,300000000000000]", "f32[3]", ["return %x"]), 2, 19, "dim 300000000000000 is larger than 2^48")
+  }
+
   @Test func badShape() {
     expectError(fn("%a: f32[3,4], %b: f32[5,6]", "f32[3,6]", ["%0 = matmul %a, %b", "return %0"]), 3, 8,
       "matmul: inner dims differ: f32[3,4] x f32[5,6]")
