@@ -20,12 +20,20 @@ extension Tensor {
   /// `name` is the API call's name for messages (defaults to the op's mnemonic).
   static func apply(_ op: Op, _ inputs: [Tensor], _ loc: Location?, name: String? = nil) -> Tensor {
     let types = inputs.map(\.type)
-    let outShapes: [[Int]]
+    let outTypes: [TensorType]
     do {
-      outShapes = try op.resultTypes(for: types).map { $0.staticShape ?? [] }
+      outTypes = try op.resultTypes(for: types)
     } catch {
       misuse("\(name ?? op.mnemonic): \(error.message)", loc)
       return placeholder()
+    }
+    let outShapes = outTypes.map { $0.staticShape ?? [] }
+    // Every buffer the kernel touches must fit in memory: the results, and the dense copies of
+    // inputs that are views (an expanded view can stand for far more elements than it stores).
+    for (t, s) in zip(outTypes, outShapes) + inputs.map({ ($0.type, $0.shape) }) {
+      guard checkedAllocation(t.dtype, s, name ?? op.mnemonic, loc) != nil else {
+        return placeholder(outTypes.first?.dtype ?? .f32)
+      }
     }
     let results: [NDArray]
     do {
