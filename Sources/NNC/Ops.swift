@@ -48,6 +48,12 @@ extension Tensor {
     Tensor.roundedDivide(self, other, roundingMode, here(file, line))
   }
 
+  /// `div(other, roundingMode: mode)` with a Swift number as divisor (weak: an f64 tensor
+  /// keeps f64; an integer tensor gives f32).
+  public func div(_ other: Double, roundingMode: RoundingMode, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.roundedDivide(self, Tensor.weak(other, .f32), roundingMode, here(file, line))
+  }
+
   /// `div(other, roundingMode: mode)` with a Swift integer divisor.
   public func div(_ other: Int, roundingMode: RoundingMode, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     Tensor.roundedDivide(self, Tensor.weak(other, .i64), roundingMode, here(file, line))
