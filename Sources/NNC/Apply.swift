@@ -11,8 +11,11 @@ extension DType {
 
 extension Tensor {
   /// A placeholder result after a misuse inside `withTensorErrors`.
+  /// Shapes of more than 2^20 elements give an empty placeholder instead: the misuse may have
+  /// been that the shape is too big to allocate.
   static func placeholder(_ dtype: DType = .f32, _ shape: [Int] = []) -> Tensor {
-    Tensor(array: NDArray.zeros(dtype, shape))
+    let small = ShapeMath.elementCount(shape).map { $0 <= 1 << 20 } ?? false
+    return Tensor(array: NDArray.zeros(dtype, small ? shape : [0]))
   }
 
   /// Applies a primitive op. Shapes are checked by the op's rule, so a misuse names the op and

@@ -30,7 +30,7 @@ extension Tensor {
     let n = ShapeMath.elementCount(shape)
     if n != values.count {
       misuse("Tensor(_:shape:): \(values.count) values do not fill shape \(shape)", here(file, line))
-      self.init(array: NDArray.zeros(t, n == nil ? [0] : shape))
+      self.init(array: Tensor.placeholder(t, shape).array)
       return
     }
     self.init(array: NDArray(shape: shape, storage: Tensor.storage(values, t)))

@@ -219,9 +219,11 @@ extension Tensor {
     expand(shape, file: file, line: line)
   }
 
-  /// A dense copy in row-major order (or `self` when already contiguous).
+  /// A dense copy in row-major order (or `self` when already contiguous). Misuse: an expanded
+  /// view whose copy would not fit in memory.
   public func contiguous(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     if isContiguous { return self }
+    guard checkedAllocation(dtype, shape, "contiguous", here(file, line)) != nil else { return Tensor.placeholder(dtype) }
     let out = Tensor(array: array)
     if let tracer = Tracer.current {
       // The copy's contents are the view's current value.
@@ -231,8 +233,10 @@ extension Tensor {
     return out
   }
 
-  /// A dense copy that shares nothing with `self`.
-  public func clone() -> Tensor {
+  /// A dense copy that shares nothing with `self`. Misuse: an expanded view whose copy would
+  /// not fit in memory.
+  public func clone(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    guard checkedAllocation(dtype, shape, "clone", here(file, line)) != nil else { return Tensor.placeholder(dtype) }
     let out = Tensor(array: array)
     if let tracer = Tracer.current {
       tracer.bases[ObjectIdentifier(out.storage)] = (out.storage, tracer.value(of: self))
@@ -437,9 +441,11 @@ extension Tensor {
   }
 
   /// All elements, row-major, converted to `T` as `item(as:)` converts (exact when `T` holds
-  /// the tensor's dtype). Unlike `item()`, records no guard in traces.
-  public func scalars<T: TensorScalar>(as: T.Type = T.self) -> [T] {
-    T.elements(array.storage)
+  /// the tensor's dtype). Unlike `item()`, records no guard in traces. Misuse: an expanded view
+  /// whose elements would not fit in memory (the result is then empty).
+  public func scalars<T: TensorScalar>(as: T.Type = T.self, file: StaticString = #fileID, line: UInt = #line) -> [T] {
+    guard checkedAllocation(dtype, shape, "scalars", here(file, line)) != nil else { return [] }
+    return T.elements(array.storage)
   }
 }
 

@@ -291,6 +291,17 @@ private func floats(_ t: Tensor) -> [Float] { t.scalars(as: Float.self) }
     let wide = Tensor.zeros([1]).expand([1 << 20, 1 << 20])
     #expect(misuse { _ = wide.sum() }?.message == "sum: f32[1048576,1048576] needs 4 TiB: out of memory")
     #expect(misuse { _ = wide + 1 }?.message == "add: f32[1048576,1048576] needs 4 TiB: out of memory")
+    // Copies and reads of it check too, and a wrong count of values for a huge shape does not
+    // allocate that shape as its placeholder.
+    #expect(misuse { _ = wide.contiguous() }?.message == "contiguous: f32[1048576,1048576] needs 4 TiB: out of memory")
+    #expect(misuse { _ = wide.clone() } != nil)
+    // Flattening the all-stride-0 view is still a view (stride 0), as in PyTorch; flattening
+    // one whose rows differ needs the copy.
+    #expect(wide.reshape(-1).strides == [0])
+    let rows = Tensor.zeros([2, 1]).expand([2, 1 << 40])
+    #expect(misuse { _ = rows.reshape(-1) }?.message == "contiguous: f32[2,1099511627776] needs 8 TiB: out of memory")
+    #expect(misuse { _ = wide.scalars(as: Float.self) }?.message == "scalars: f32[1048576,1048576] needs 4 TiB: out of memory")
+    #expect(misuse { _ = Tensor([1.0], shape: [1 << 20, 1 << 20]) }?.message == "Tensor(_:shape:): 1 values do not fill shape [1048576, 1048576]")
     // Sizes past 2^48 elements are reported as bad shapes.
     #expect(misuse { _ = Tensor.zeros([1 << 30, 1 << 30]) }?.message == "zeros: bad shape [1073741824, 1073741824] (sizes must be >= 0 and hold at most 2^48 elements)")
     // A 1 MiB tensor is fine.
