@@ -201,32 +201,89 @@ extension Tensor {
     inPlace(div(other, file: file, line: line), here(file, line))
   }
 
+  /// `self += other` with a weak Swift number (PyTorch's `add_`); misuse as for `add_(_: Tensor)`.
+  public func add_(_ other: Double, file: StaticString = #fileID, line: UInt = #line) {
+    add_(Tensor.weak(other, .f32), file: file, line: line)
+  }
+  /// `self += other` with a weak Swift integer (PyTorch's `add_`); misuse as for `add_(_: Tensor)`.
+  public func add_(_ other: Int, file: StaticString = #fileID, line: UInt = #line) {
+    add_(Tensor.weak(other, .i64), file: file, line: line)
+  }
+  /// `self -= other` with a weak Swift number (PyTorch's `sub_`); misuse as for `sub_(_: Tensor)`.
+  public func sub_(_ other: Double, file: StaticString = #fileID, line: UInt = #line) {
+    sub_(Tensor.weak(other, .f32), file: file, line: line)
+  }
+  /// `self -= other` with a weak Swift integer (PyTorch's `sub_`); misuse as for `sub_(_: Tensor)`.
+  public func sub_(_ other: Int, file: StaticString = #fileID, line: UInt = #line) {
+    sub_(Tensor.weak(other, .i64), file: file, line: line)
+  }
+  /// `self *= other` with a weak Swift number (PyTorch's `mul_`); misuse as for `mul_(_: Tensor)`.
+  public func mul_(_ other: Double, file: StaticString = #fileID, line: UInt = #line) {
+    mul_(Tensor.weak(other, .f32), file: file, line: line)
+  }
+  /// `self *= other` with a weak Swift integer (PyTorch's `mul_`); misuse as for `mul_(_: Tensor)`.
+  public func mul_(_ other: Int, file: StaticString = #fileID, line: UInt = #line) {
+    mul_(Tensor.weak(other, .i64), file: file, line: line)
+  }
+  /// `self /= other` with a weak Swift number (PyTorch's `div_`); misuse as for `div_(_: Tensor)`.
+  public func div_(_ other: Double, file: StaticString = #fileID, line: UInt = #line) {
+    div_(Tensor.weak(other, .f32), file: file, line: line)
+  }
+  /// `self /= other` with a weak Swift integer (PyTorch's `div_`); misuse as for `div_(_: Tensor)`.
+  public func div_(_ other: Int, file: StaticString = #fileID, line: UInt = #line) {
+    div_(Tensor.weak(other, .i64), file: file, line: line)
+  }
+
   // MARK: - method forms with Swift scalars (weak, like the operators)
 
   /// `self + other` with a weak Swift number (see `+`); a Float converts exactly to Double.
-  public func add(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { add(Tensor.weak(other, .f32), file: file, line: line) }
+  public func add(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    add(Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `self + other` with a weak Swift integer.
-  public func add(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { add(Tensor.weak(other, .i64), file: file, line: line) }
+  public func add(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    add(Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// `self - other` with a weak Swift number.
-  public func sub(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { sub(Tensor.weak(other, .f32), file: file, line: line) }
+  public func sub(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    sub(Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `self - other` with a weak Swift integer.
-  public func sub(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { sub(Tensor.weak(other, .i64), file: file, line: line) }
+  public func sub(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    sub(Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// `self * other` with a weak Swift number.
-  public func mul(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { mul(Tensor.weak(other, .f32), file: file, line: line) }
+  public func mul(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    mul(Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `self * other` with a weak Swift integer.
-  public func mul(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { mul(Tensor.weak(other, .i64), file: file, line: line) }
+  public func mul(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    mul(Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// True division by a weak Swift number.
-  public func div(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { div(Tensor.weak(other, .f32), file: file, line: line) }
+  public func div(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    div(Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// True division by a weak Swift integer (integer tensors give f32, as `/`).
-  public func div(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { div(Tensor.weak(other, .i64), file: file, line: line) }
+  public func div(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    div(Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// `other - self` (PyTorch's `rsub`), the method form of `2.0 - x`.
-  public func rsub(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { Tensor.weak(other, .f32).sub(self, file: file, line: line) }
+  public func rsub(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.weak(other, .f32).sub(self, file: file, line: line)
+  }
   /// `other - self` with a weak Swift integer, the method form of `2 - x`.
-  public func rsub(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { Tensor.weak(other, .i64).sub(self, file: file, line: line) }
+  public func rsub(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.weak(other, .i64).sub(self, file: file, line: line)
+  }
   /// `other / self`, true division, the method form of `2.0 / x`.
-  public func rdiv(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { Tensor.weak(other, .f32).div(self, file: file, line: line) }
+  public func rdiv(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.weak(other, .f32).div(self, file: file, line: line)
+  }
   /// `other / self` with a weak Swift integer, true division, the method form of `2 / x`.
-  public func rdiv(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { Tensor.weak(other, .i64).div(self, file: file, line: line) }
+  public func rdiv(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.weak(other, .i64).div(self, file: file, line: line)
+  }
 
   // MARK: - comparisons (elementwise, giving bool tensors)
 
@@ -278,41 +335,77 @@ extension Tensor {
     Tensor.applyPromoted(.compare(op), self, other, here(file, line))
   }
   /// Elementwise `self .== other` as a bool tensor (PyTorch's `eq`), with the caller's location.
-  public func eq(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.eq, other, file: file, line: line) }
+  public func eq(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.eq, other, file: file, line: line)
+  }
   /// `eq` with a weak Swift number.
-  public func eq(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.eq, Tensor.weak(other, .f32), file: file, line: line) }
+  public func eq(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.eq, Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `eq` with a weak Swift integer.
-  public func eq(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.eq, Tensor.weak(other, .i64), file: file, line: line) }
+  public func eq(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.eq, Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// Elementwise `self .!= other` as a bool tensor (PyTorch's `ne`), with the caller's location.
-  public func ne(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.ne, other, file: file, line: line) }
+  public func ne(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.ne, other, file: file, line: line)
+  }
   /// `ne` with a weak Swift number.
-  public func ne(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.ne, Tensor.weak(other, .f32), file: file, line: line) }
+  public func ne(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.ne, Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `ne` with a weak Swift integer.
-  public func ne(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.ne, Tensor.weak(other, .i64), file: file, line: line) }
+  public func ne(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.ne, Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// Elementwise `self .< other` as a bool tensor (PyTorch's `lt`), with the caller's location.
-  public func lt(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.lt, other, file: file, line: line) }
+  public func lt(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.lt, other, file: file, line: line)
+  }
   /// `lt` with a weak Swift number.
-  public func lt(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.lt, Tensor.weak(other, .f32), file: file, line: line) }
+  public func lt(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.lt, Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `lt` with a weak Swift integer.
-  public func lt(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.lt, Tensor.weak(other, .i64), file: file, line: line) }
+  public func lt(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.lt, Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// Elementwise `self .<= other` as a bool tensor (PyTorch's `le`), with the caller's location.
-  public func le(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.le, other, file: file, line: line) }
+  public func le(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.le, other, file: file, line: line)
+  }
   /// `le` with a weak Swift number.
-  public func le(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.le, Tensor.weak(other, .f32), file: file, line: line) }
+  public func le(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.le, Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `le` with a weak Swift integer.
-  public func le(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.le, Tensor.weak(other, .i64), file: file, line: line) }
+  public func le(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.le, Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// Elementwise `self .> other` as a bool tensor (PyTorch's `gt`), with the caller's location.
-  public func gt(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.gt, other, file: file, line: line) }
+  public func gt(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.gt, other, file: file, line: line)
+  }
   /// `gt` with a weak Swift number.
-  public func gt(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.gt, Tensor.weak(other, .f32), file: file, line: line) }
+  public func gt(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.gt, Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `gt` with a weak Swift integer.
-  public func gt(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.gt, Tensor.weak(other, .i64), file: file, line: line) }
+  public func gt(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.gt, Tensor.weak(other, .i64), file: file, line: line)
+  }
   /// Elementwise `self .>= other` as a bool tensor (PyTorch's `ge`), with the caller's location.
-  public func ge(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.ge, other, file: file, line: line) }
+  public func ge(_ other: Tensor, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.ge, other, file: file, line: line)
+  }
   /// `ge` with a weak Swift number.
-  public func ge(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.ge, Tensor.weak(other, .f32), file: file, line: line) }
+  public func ge(_ other: Double, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.ge, Tensor.weak(other, .f32), file: file, line: line)
+  }
   /// `ge` with a weak Swift integer.
-  public func ge(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor { compare(.ge, Tensor.weak(other, .i64), file: file, line: line) }
+  public func ge(_ other: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    compare(.ge, Tensor.weak(other, .i64), file: file, line: line)
+  }
 
   // MARK: - elementwise functions
 

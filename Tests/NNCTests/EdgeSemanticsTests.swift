@@ -333,6 +333,16 @@ private func floats(_ t: Tensor) -> [Float] { t.scalars(as: Float.self) }
     located({ a.sub_(b) }, #line)
     located({ a.mul_(b) }, #line)
     located({ a.div_(b) }, #line)
+    let i = Tensor([1, 2] as [Int])
+    located({ i.add_(0.5) }, #line)
+    located({ i.div_(2) }, #line)
+    i.mul_(3)
+    i.sub_(1)
+    #expect(ints(i) == [2, 5])
+    let f = Tensor([1, 2] as [Float])
+    f.div_(2)
+    f.add_(0.25)
+    #expect(floats(f) == [0.75, 1.25])
     // Operators have no location outside a trace.
     #expect(misuse { _ = a .> b }?.location == nil)
     // Scalar method forms are weak like the operators.
