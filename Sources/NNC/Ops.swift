@@ -155,21 +155,53 @@ extension Tensor {
 
   // MARK: - in-place arithmetic (visible through every view of the storage)
 
+  /// In-place `a += b` (method form `add_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func += (a: Tensor, b: Tensor) { a.inPlace(a + b, operatorLoc) }
+  /// In-place `a += b` (method form `add_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func += (a: Tensor, b: Double) { a.inPlace(a + b, operatorLoc) }
+  /// In-place `a += b` (method form `add_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func += (a: Tensor, b: Float) { a.inPlace(a + b, operatorLoc) }
+  /// In-place `a += b` (method form `add_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func += (a: Tensor, b: Int) { a.inPlace(a + b, operatorLoc) }
+  /// In-place `a -= b` (method form `sub_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func -= (a: Tensor, b: Tensor) { a.inPlace(a - b, operatorLoc) }
+  /// In-place `a -= b` (method form `sub_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func -= (a: Tensor, b: Double) { a.inPlace(a - b, operatorLoc) }
+  /// In-place `a -= b` (method form `sub_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func -= (a: Tensor, b: Float) { a.inPlace(a - b, operatorLoc) }
+  /// In-place `a -= b` (method form `sub_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func -= (a: Tensor, b: Int) { a.inPlace(a - b, operatorLoc) }
+  /// In-place `a *= b` (method form `mul_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func *= (a: Tensor, b: Tensor) { a.inPlace(a * b, operatorLoc) }
+  /// In-place `a *= b` (method form `mul_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func *= (a: Tensor, b: Double) { a.inPlace(a * b, operatorLoc) }
+  /// In-place `a *= b` (method form `mul_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func *= (a: Tensor, b: Float) { a.inPlace(a * b, operatorLoc) }
+  /// In-place `a *= b` (method form `mul_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func *= (a: Tensor, b: Int) { a.inPlace(a * b, operatorLoc) }
+  /// In-place `a /= b` (method form `div_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func /= (a: Tensor, b: Tensor) { a.inPlace(a / b, operatorLoc) }
+  /// In-place `a /= b` (method form `div_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func /= (a: Tensor, b: Double) { a.inPlace(a / b, operatorLoc) }
+  /// In-place `a /= b` (method form `div_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func /= (a: Tensor, b: Float) { a.inPlace(a / b, operatorLoc) }
+  /// In-place `a /= b` (method form `div_`), seen through every view of `a`'s
+  /// storage. Misuse: a result dtype that cannot be cast to `a`'s (a float into an integer tensor).
   public static func /= (a: Tensor, b: Int) { a.inPlace(a / b, operatorLoc) }
 
   /// Writes `result` into `self`, like PyTorch's in-place ops: the result's dtype must be
