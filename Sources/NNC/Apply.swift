@@ -11,8 +11,11 @@ extension DType {
 
 extension Tensor {
   /// A placeholder result after a misuse inside `withTensorErrors`.
+  /// Shapes of more than 2^20 elements give an empty placeholder instead: the misuse may have
+  /// been that the shape is too big to allocate.
   static func placeholder(_ dtype: DType = .f32, _ shape: [Int] = []) -> Tensor {
-    Tensor(array: NDArray.zeros(dtype, shape))
+    let small = ShapeMath.elementCount(shape).map { $0 <= 1 << 20 } ?? false
+    return Tensor(array: NDArray.zeros(dtype, small ? shape : [0]))
   }
 
   /// Applies a primitive op. Shapes are checked by the op's rule, so a misuse names the op and
@@ -20,12 +23,20 @@ extension Tensor {
   /// `name` is the API call's name for messages (defaults to the op's mnemonic).
   static func apply(_ op: Op, _ inputs: [Tensor], _ loc: Location?, name: String? = nil) -> Tensor {
     let types = inputs.map(\.type)
-    let outShapes: [[Int]]
+    let outTypes: [TensorType]
     do {
-      outShapes = try op.resultTypes(for: types).map { $0.staticShape ?? [] }
+      outTypes = try op.resultTypes(for: types)
     } catch {
       misuse("\(name ?? op.mnemonic): \(error.message)", loc)
       return placeholder()
+    }
+    let outShapes = outTypes.map { $0.staticShape ?? [] }
+    // Every buffer the kernel touches must fit in memory: the results, and the dense copies of
+    // inputs that are views (an expanded view can stand for far more elements than it stores).
+    for (t, s) in zip(outTypes, outShapes) + inputs.map({ ($0.type, $0.shape) }) {
+      guard checkedAllocation(t.dtype, s, name ?? op.mnemonic, loc) != nil else {
+        return placeholder(outTypes.first?.dtype ?? .f32)
+      }
     }
     let results: [NDArray]
     do {

@@ -4,137 +4,211 @@ import Foundation
 import NNCIR
 import NNCRuntime
 
-/// The element count of `shape`, or nil (after reporting a misuse) when a size is negative or
-/// the count passes 2^48.
-func checkedCount(_ shape: [Int], _ what: String, _ loc: Location) -> Int? {
-  guard let n = ShapeMath.elementCount(shape) else {
-    misuse("\(what): bad shape \(shape) (sizes must be >= 0 and hold at most 2^48 elements)", loc)
-    return nil
-  }
-  return n
+/// The element count of `shape`, or nil (after reporting a misuse) when a size is negative,
+/// the count passes 2^48, or the tensor's bytes cannot fit in memory.
+func checkedCount(_ shape: [Int], _ dtype: DType, _ what: String, _ loc: Location?) -> Int? {
+  checkedAllocation(dtype, shape, what, loc)
 }
 
 extension Tensor {
-  /// A tensor of `shape` holding `values` row-major.
-  public convenience init<T: TensorScalar>(_ values: [T], shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
-    let n = shape.reduce(1, *)
-    if shape.contains(where: { $0 < 0 }) || n != values.count {
+  /// `values` as storage of `dtype` (the Swift type's default dtype when nil).
+  static func storage<T: TensorScalar>(_ values: [T], _ dtype: DType?) -> ArrayStorage {
+    let s = T.storage(values)
+    let t = dtype ?? T.defaultDType
+    return s.dtype == t ? s : Kernels.cast(s, to: t)
+  }
+
+  /// A tensor of `shape` holding `values` row-major, like `torch.tensor(values).view(shape)`.
+  /// The dtype is `dtype`, else the Swift type's: `Double` gives f32 (PyTorch's default float
+  /// dtype; pass `dtype: .f64` to keep Doubles exactly), `Float` f32, `Int`/`Int64` i64, `Int32`
+  /// i32, `Bool` bool. Converting to another dtype works like `to(_:)`.
+  /// Misuse: a negative size, or a count of values that does not fill `shape`.
+  public convenience init<T: TensorScalar>(
+    _ values: [T], shape: [Int], dtype: DType? = nil, file: StaticString = #fileID, line: UInt = #line
+  ) {
+    let t = dtype ?? T.defaultDType
+    let n = ShapeMath.elementCount(shape)
+    if n != values.count {
       misuse("Tensor(_:shape:): \(values.count) values do not fill shape \(shape)", here(file, line))
-      self.init(array: NDArray.zeros(T.dtype, shape.contains(where: { $0 < 0 }) ? [0] : shape))
+      self.init(array: Tensor.placeholder(t, shape).array)
       return
     }
-    self.init(array: NDArray(shape: shape, storage: T.storage(values)))
+    self.init(array: NDArray(shape: shape, storage: Tensor.storage(values, t)))
   }
 
-  /// A 1-d tensor: `Tensor([1.0, 2.0, 3.0] as [Float])`.
-  public convenience init<T: TensorScalar>(_ values: [T]) {
-    self.init(array: NDArray(shape: [values.count], storage: T.storage(values)))
+  /// A 1-d tensor, like `torch.tensor([1.0, 2.0])`: `Tensor([1.0, 2.0])` is f32 (PyTorch's
+  /// default dtype), `Tensor([1.0, 2.0], dtype: .f64)` keeps the Doubles exactly, `Tensor([1, 2])`
+  /// is i64. See `init(_:shape:dtype:)` for the dtype rules.
+  public convenience init<T: TensorScalar>(_ values: [T], dtype: DType? = nil) {
+    self.init(array: NDArray(shape: [values.count], storage: Tensor.storage(values, dtype)))
   }
 
-  /// A 2-d tensor from nested arrays; every row must have the same length.
-  public convenience init<T: TensorScalar>(_ rows: [[T]], file: StaticString = #fileID, line: UInt = #line) {
+  /// A 2-d tensor from nested arrays (dtype as in `init(_:shape:dtype:)`).
+  /// Misuse: rows of different lengths.
+  public convenience init<T: TensorScalar>(
+    _ rows: [[T]], dtype: DType? = nil, file: StaticString = #fileID, line: UInt = #line
+  ) {
     let cols = rows.first?.count ?? 0
     if rows.contains(where: { $0.count != cols }) {
       misuse("Tensor(_:): rows have different lengths \(rows.map(\.count))", here(file, line))
+      self.init(array: NDArray.zeros(dtype ?? T.defaultDType, [0, cols]))
+      return
     }
-    self.init(rows.flatMap { $0.count == cols ? $0 : Array(repeating: $0.first ?? rows[0][0], count: cols) }, shape: [rows.count, cols], file: file, line: line)
+    self.init(rows.flatMap { $0 }, shape: [rows.count, cols], dtype: dtype, file: file, line: line)
   }
 
-  /// A 3-d tensor from nested arrays.
-  public convenience init<T: TensorScalar>(_ planes: [[[T]]], file: StaticString = #fileID, line: UInt = #line) {
+  /// A 3-d tensor from nested arrays (dtype as in `init(_:shape:dtype:)`).
+  /// Misuse: ragged nested arrays.
+  public convenience init<T: TensorScalar>(
+    _ planes: [[[T]]], dtype: DType? = nil, file: StaticString = #fileID, line: UInt = #line
+  ) {
     let rows = planes.first?.count ?? 0
     let cols = planes.first?.first?.count ?? 0
     let ok = planes.allSatisfy { $0.count == rows && $0.allSatisfy { $0.count == cols } }
-    if !ok { misuse("Tensor(_:): nested arrays are ragged", here(file, line)) }
-    let flat = planes.flatMap { $0.flatMap { $0 } }
-    self.init(ok ? flat : Array(repeating: flat[0], count: planes.count * rows * cols), shape: [planes.count, rows, cols], file: file, line: line)
+    if !ok {
+      misuse("Tensor(_:): nested arrays are ragged", here(file, line))
+      self.init(array: NDArray.zeros(dtype ?? T.defaultDType, [0, rows, cols]))
+      return
+    }
+    self.init(planes.flatMap { $0.flatMap { $0 } }, shape: [planes.count, rows, cols], dtype: dtype, file: file, line: line)
   }
 
-  /// A 0-d tensor holding `value`.
-  public convenience init<T: TensorScalar>(scalar value: T) {
-    self.init(array: NDArray(shape: [], storage: T.storage([value])))
+  /// A 0-d tensor holding `value`, like `torch.tensor(value)` (a `Double` gives f32 unless
+  /// `dtype: .f64`; dtype rules as in `init(_:shape:dtype:)`).
+  public convenience init<T: TensorScalar>(scalar value: T, dtype: DType? = nil) {
+    self.init(array: NDArray(shape: [], storage: Tensor.storage([value], dtype)))
   }
 
-  /// `shape` filled with `value`, of `dtype`.
+  /// `shape` filled with `value`, of `dtype` (f32 by default, PyTorch's default dtype for a
+  /// float fill value). Misuse: a negative size, or more bytes than the machine's memory.
   public static func full(
     _ shape: [Int], _ value: Double, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    guard checkedCount(shape, "full", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
-    let one = Kernels.cast(.f64([value]), to: dtype)
-    return Tensor(array: NDArray(shape: shape, storage: one.gather(Array(repeating: 0, count: shape.reduce(1, *)))))
+    filled(shape, .f64([value]), dtype, "full", here(file, line))
   }
 
-  /// Zeros of `shape`.
-  public static func zeros(_ shape: [Int], dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-    full(shape, 0, dtype: dtype, file: file, line: line)
+  /// `shape` filled with the integer `value`, of `dtype` (i64 by default: like `torch.full`,
+  /// an integer fill value gives int64). The value is converted exactly, never through Double.
+  public static func full(
+    _ shape: [Int], _ value: Int, dtype: DType = .i64, file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    filled(shape, .i64([Int64(value)]), dtype, "full", here(file, line))
   }
-  /// Ones of `shape`.
+
+  private static func filled(_ shape: [Int], _ value: ArrayStorage, _ dtype: DType, _ what: String, _ loc: Location) -> Tensor {
+    guard let n = checkedCount(shape, dtype, what, loc) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    let one = Kernels.cast(value, to: dtype)
+    return Tensor(array: NDArray(shape: shape, storage: one.gather(Array(repeating: 0, count: n))))
+  }
+
+  /// Zeros of `shape` (f32 by default), like `torch.zeros`. Misuse as for `full`.
+  public static func zeros(_ shape: [Int], dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    filled(shape, .i64([0]), dtype, "zeros", here(file, line))
+  }
+  /// Ones of `shape` (f32 by default), like `torch.ones`. Misuse as for `full`.
   public static func ones(_ shape: [Int], dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-    full(shape, 1, dtype: dtype, file: file, line: line)
+    filled(shape, .i64([1]), dtype, "ones", here(file, line))
   }
 
   /// `0, 1, ..., end-1` as i64, like `torch.arange(end)`.
-  public static func arange(_ end: Int) -> Tensor { arange(0, end) }
-
-  /// `start, start+step, ...` below `end`, as i64.
-  public static func arange(_ start: Int, _ end: Int, step: Int = 1) -> Tensor {
-    let values = step > 0 ? Array(stride(from: start, to: end, by: step)) : step < 0 ? Array(stride(from: start, to: end, by: step)) : []
-    return Tensor(values.map(Int64.init))
+  public static func arange(_ end: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    arange(0, end, file: file, line: line)
   }
 
-  /// `start, start+step, ...` below `end`, as floats of `dtype` (f32 by default).
-  public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType = .f32) -> Tensor {
-    let n = step == 0 ? 0 : Swift.max(0, Int(((end - start) / step).rounded(.up)))
+  /// `start, start+step, ...` below `end` (above it for a negative step), as i64, like
+  /// `torch.arange(start, end, step)`. A zero step gives no elements (PyTorch raises).
+  /// Misuse: more elements than fit in memory.
+  public static func arange(_ start: Int, _ end: Int, step: Int = 1, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    // The element count, computed without overflow: ceil((end - start) / step).
+    let span = Int64(end).subtractingReportingOverflow(Int64(start))
+    var n = 0
+    if step != 0 {
+      if span.overflow {
+        n = -1
+      } else if (span.partialValue > 0) == (step > 0) && span.partialValue != 0 {
+        let steps = (span.partialValue.magnitude - 1) / UInt64(step.magnitude)
+        n = steps < 1 << 48 ? Int(steps) + 1 : -1
+      }
+    }
+    let loc = here(file, line)
+    guard n >= 0 else {
+      misuse("arange: \(start)..<\(end) by \(step) has more than 2^48 elements", loc)
+      return Tensor(array: NDArray.zeros(.i64, [0]))
+    }
+    guard checkedCount([n], .i64, "arange", loc) != nil else { return Tensor(array: NDArray.zeros(.i64, [0])) }
+    return Tensor(array: NDArray(shape: [n], storage: .i64((0..<n).map { Int64(start) &+ Int64($0) &* Int64(step) })))
+  }
+
+  /// `start, start+step, ...` below `end`, as floats of `dtype` (f32 by default, PyTorch's
+  /// default dtype). Misuse: more elements than fit in memory (or a non-finite count).
+  public static func arange(
+    _ start: Double, _ end: Double, step: Double = 1, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    let loc = here(file, line)
+    let exact = step == 0 ? 0 : Swift.max(0, ((end - start) / step).rounded(.up))
+    guard exact.isFinite, exact < 0x1p48 else {
+      misuse("arange: \(start)..<\(end) by \(step) has too many elements", loc)
+      return Tensor(array: NDArray.zeros(dtype, [0]))
+    }
+    let n = Int(exact)
+    guard checkedCount([n], dtype, "arange", loc) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = (0..<n).map { start + Double($0) * step }
     return Tensor(array: NDArray(shape: [n], storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
-  /// `count` evenly spaced values from `start` to `end` inclusive.
-  public static func linspace(_ start: Double, _ end: Double, count: Int, dtype: DType = .f32) -> Tensor {
+  /// `count` evenly spaced values from `start` to `end` inclusive, of `dtype` (f32 by default),
+  /// like `torch.linspace`. Misuse: more elements than fit in memory.
+  public static func linspace(
+    _ start: Double, _ end: Double, count: Int, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
     let n = Swift.max(count, 0)
+    guard checkedCount([n], dtype, "linspace", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let step = n > 1 ? (end - start) / Double(n - 1) : 0
     let values = (0..<n).map { i in i == n - 1 && n > 1 ? end : start + Double(i) * step }
     return Tensor(array: NDArray(shape: [n], storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
-  /// The `n`x`n` identity (or `n`x`m`).
-  public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .f32) -> Tensor {
+  /// The `n`x`n` identity (or `n`x`m`), of `dtype` (f32 by default), like `torch.eye`.
+  /// Misuse: a negative size, or more bytes than the machine's memory.
+  public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     let cols = m ?? n
-    let values = (0..<(n * cols)).map { ($0 / cols == $0 % cols) ? 1.0 : 0.0 }
-    return Tensor(array: NDArray(shape: [n, cols], storage: Kernels.cast(.f64(values), to: dtype)))
+    guard let count = checkedCount([n, cols], dtype, "eye", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    let values = (0..<count).map { Int64(($0 / cols == $0 % cols) ? 1 : 0) }
+    return Tensor(array: NDArray(shape: [n, cols], storage: Kernels.cast(.i64(values), to: dtype)))
   }
 
-  /// Standard normal samples drawn from `generator` (the global one by default).
+  /// Standard normal samples drawn from `generator` (the global one by default), of `dtype`
+  /// (f32 by default). Misuse: a negative size, or more bytes than the machine's memory.
   public static func randn(
     _ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    guard let n = checkedCount(shape, "randn", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard let n = checkedCount(shape, dtype, "randn", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextNormal() } }
     return Tensor(array: NDArray(shape: shape, storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
-  /// Uniform samples in [0, 1).
+  /// Uniform samples in [0, 1), of `dtype` (f32 by default). Misuse as for `randn`.
   public static func rand(
     _ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    guard let n = checkedCount(shape, "rand", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard let n = checkedCount(shape, dtype, "rand", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextUniform() } }
     return Tensor(array: NDArray(shape: shape, storage: Kernels.cast(.f64(values), to: dtype)))
   }
 
-  /// Integers uniform in `low..<high`, as i64.
+  /// Integers uniform in `low..<high`, as i64. Misuse: an empty range, a negative size, or more
+  /// bytes than the machine's memory.
   public static func randint(
     _ low: Int, _ high: Int, _ shape: [Int], generator: RandomGenerator? = nil, file: StaticString = #fileID,
     line: UInt = #line
   ) -> Tensor {
     if high <= low {
       misuse("randint: empty range \(low)..<\(high)", here(file, line))
-      return Tensor.zeros(shape, dtype: .i64)
+      return Tensor(array: NDArray.zeros(.i64, [0]))
     }
-    guard checkedCount(shape, "randint", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(.i64, [0])) }
-    let n = shape.reduce(1, *)
-    let span = UInt64(Swift.max(high - low, 1))
-    let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in Int64(low) + Int64(g.next() % span) } }
+    guard let n = checkedCount(shape, .i64, "randint", here(file, line)) else { return Tensor(array: NDArray.zeros(.i64, [0])) }
+    let span = UInt64(bitPattern: Int64(high) &- Int64(low))
+    let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in Int64(low) &+ Int64(bitPattern: g.next() % span) } }
     return Tensor(array: NDArray(shape: shape, storage: .i64(values)))
   }
 }

@@ -6,76 +6,90 @@ import NNCIR
 import NNCRuntime
 
 extension Tensor: CustomStringConvertible {
-  /// Dims longer than this many elements print their first and last 3 entries.
+  /// Tensors with more elements than this print summarized (PyTorch's `threshold`): every dim
+  /// longer than 6 shows its first and last 3 entries (`edgeitems`) around "...".
   static let summarizeAbove = 1000
 
+  /// PyTorch-style text: aligned columns, 4 decimals for floats (scientific notation when the
+  /// magnitudes call for it), integers exact, long dims summarized with "...", and a
+  /// `[Tensor f32 3x5]` footer. Only the elements shown are read and formatted, so printing a
+  /// huge tensor costs as much as printing a small one.
   public var description: String {
-    let a = array
     let summarize = count > Tensor.summarizeAbove
-    let shown = (0..<a.count)
-    let formatter = ElementFormatter(a, indices: shown)
+    // The positions shown along each axis; nil stands for "...".
+    let items: [[Int?]] = shape.map { n in summarize && n > 6 ? [0, 1, 2, nil, n - 3, n - 2, n - 1] : Array(0..<n) }
+    var shown: [Int] = []
+    func collect(_ axis: Int, _ index: Int) {
+      if axis == rank {
+        shown.append(index)
+        return
+      }
+      for case let i? in items[axis] { collect(axis + 1, index + i * strides[axis]) }
+    }
+    collect(0, storageOffset)
+    let formatter = ElementFormatter(storage.data, indices: shown)
     var out = ""
-    func render(_ axis: Int, _ base: Int, _ indent: String) {
-      if axis == shape.count {
-        out += formatter.pad(formatter.text(base))
+    func render(_ axis: Int, _ index: Int, _ indent: String) {
+      if axis == rank {
+        out += formatter.pad(formatter.text(index))
         return
       }
       out += "["
-      let n = shape[axis]
-      let inner = shape[(axis + 1)...].reduce(1, *)
-      let items: [Int?] = summarize && n > 6 ? [0, 1, 2, nil, n - 3, n - 2, n - 1] : Array(0..<n)
-      for (k, i) in items.enumerated() {
+      for (k, i) in items[axis].enumerated() {
         if k > 0 {
           out += ","
-          if axis == shape.count - 1 {
+          if axis == rank - 1 {
             out += " "
           } else {
-            out += String(repeating: "\n", count: shape.count - axis - 1) + indent + " "
+            out += String(repeating: "\n", count: rank - axis - 1) + indent + " "
           }
         }
-        if let i { render(axis + 1, base + i * inner, indent + " ") } else { out += "..." }
+        if let i { render(axis + 1, index + i * strides[axis], indent + " ") } else { out += "..." }
       }
       out += "]"
     }
-    render(0, 0, "")
+    render(0, storageOffset, "")
     let dims = shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "x")
     return out + "\n[Tensor \(dtype) \(dims)]"
   }
 }
 
-/// Formats elements to one width, like PyTorch's printer.
+/// Formats elements of a storage to one width, like PyTorch's printer, looking only at the
+/// storage indices it is given.
 private struct ElementFormatter {
-  let array: NDArray
+  let storage: ArrayStorage
   let scientific: Bool
   let width: Int
 
-  init(_ a: NDArray, indices: Range<Int>) {
-    array = a
+  init(_ storage: ArrayStorage, indices: [Int]) {
+    self.storage = storage
     var sci = false
-    if a.dtype.isFloat {
-      let finite = indices.map { Swift.abs(a.storage.double($0)) }.filter { $0.isFinite && $0 != 0 }
+    if storage.dtype.isFloat {
+      let finite = indices.map { Swift.abs(storage.double($0)) }.filter { $0.isFinite && $0 != 0 }
       if let mx = finite.max(), let mn = finite.min() {
         sci = mx >= 1e8 || mn < 1e-4 || mx / mn > 1000 && mx > 1e4
       }
     }
     scientific = sci
     var w = 0
-    for i in indices { w = Swift.max(w, ElementFormatter.format(a, i, sci).count) }
+    for i in indices { w = Swift.max(w, ElementFormatter.format(storage, i, sci).count) }
     width = w
   }
 
-  static func format(_ a: NDArray, _ i: Int, _ sci: Bool) -> String {
-    switch a.storage {
+  /// Integers print exactly (never through Double); floats with 4 decimals.
+  static func format(_ s: ArrayStorage, _ i: Int, _ sci: Bool) -> String {
+    switch s {
     case .bool(let v): return v[i] ? "true" : "false"
-    case .i32, .i64: return String(Int64(a.storage.double(i)))
+    case .i32(let v): return String(v[i])
+    case .i64(let v): return String(v[i])
     case .f32, .f64:
-      let d = a.storage.double(i)
+      let d = s.double(i)
       if d.isNaN { return "nan" }
       if d.isInfinite { return d > 0 ? "inf" : "-inf" }
       return String(format: sci ? "%.4e" : "%.4f", d)
     }
   }
 
-  func text(_ i: Int) -> String { ElementFormatter.format(array, i, scientific) }
+  func text(_ i: Int) -> String { ElementFormatter.format(storage, i, scientific) }
   func pad(_ s: String) -> String { String(repeating: " ", count: Swift.max(0, width - s.count)) + s }
 }

@@ -1,7 +1,7 @@
-// Misuse of the tensor API (shape mismatch, bad axis, out-of-range index, a view of a
-// non-contiguous tensor). Like Swift's own Array, a misuse traps with a message, since operators
-// cannot throw without `try` on every expression; inside `withTensorErrors { }` the first misuse
-// is thrown as a `TensorError` instead, so tools and tests can recover.
+// Misuse of the tensor API (shape mismatch, bad axis, out-of-range index, a view whose strides
+// need a copy, a size too big for memory). Like Swift's own Array, a misuse traps with a message,
+// since operators cannot throw without `try` on every expression; inside `withTensorErrors { }`
+// the first misuse is thrown as a `TensorError` instead, so tools and tests can recover.
 
 import Foundation
 import NNCIR

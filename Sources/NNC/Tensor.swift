@@ -75,8 +75,11 @@ public final class Tensor: @unchecked Sendable {
   /// The IR type of the tensor.
   public var type: TensorType { TensorType(dtype, shape.map(Dim.int)) }
 
-  /// True when the elements are laid out row-major without gaps, from `storageOffset`.
+  /// True when the elements are laid out row-major without gaps, from `storageOffset`, as
+  /// PyTorch's `is_contiguous()`: strides of size-1 dims do not matter, and an empty tensor is
+  /// contiguous.
   public var isContiguous: Bool {
+    if shape.contains(0) { return true }
     var expected = 1
     for k in stride(from: rank - 1, through: 0, by: -1) where shape[k] != 1 {
       if strides[k] != expected { return false }
@@ -108,51 +111,81 @@ public final class Tensor: @unchecked Sendable {
 
 /// Element types a tensor can be made from.
 public protocol TensorScalar {
+  /// The dtype whose storage holds `Self` exactly (`Double` is `.f64`).
   static var dtype: DType { get }
+  /// The dtype a tensor made from Swift values of this type gets when no `dtype:` is given.
+  /// It is `dtype` except for `Double`, whose default is `.f32`: Swift's float literals are
+  /// Doubles, and PyTorch makes float32 tensors from Python floats (its default dtype).
+  static var defaultDType: DType { get }
   /// The values as storage of `dtype`.
   static func storage(_ values: [Self]) -> ArrayStorage
-  /// Element `i` of `storage` converted to Self.
-  static func element(_ storage: ArrayStorage, _ i: Int) -> Self
+  /// Element `i` of storage that already holds `dtype`.
+  static func exactElement(_ storage: ArrayStorage, _ i: Int) -> Self
+}
+
+extension TensorScalar {
+  public static var defaultDType: DType { dtype }
+
+  /// Element `i` of `storage` converted to Self the way `Tensor.to(_:)` converts (integers
+  /// wrap, floats to integers truncate toward zero and saturate, NaN gives 0); integers are
+  /// never rounded through Double.
+  public static func element(_ storage: ArrayStorage, _ i: Int) -> Self {
+    if storage.dtype == dtype { return exactElement(storage, i) }
+    return exactElement(Kernels.cast(storage.gather([i]), to: dtype), 0)
+  }
+
+  /// Every element of `storage` converted to Self (as `element` converts one).
+  static func elements(_ storage: ArrayStorage) -> [Self] {
+    let s = storage.dtype == dtype ? storage : Kernels.cast(storage, to: dtype)
+    return (0..<s.count).map { exactElement(s, $0) }
+  }
 }
 
 extension Float: TensorScalar {
   public static var dtype: DType { .f32 }
   public static func storage(_ v: [Float]) -> ArrayStorage { .f32(v) }
-  public static func element(_ s: ArrayStorage, _ i: Int) -> Float { Float(s.double(i)) }
+  public static func exactElement(_ s: ArrayStorage, _ i: Int) -> Float {
+    guard case .f32(let v) = s else { preconditionFailure("Float.exactElement: storage is \(s.dtype)") }
+    return v[i]
+  }
 }
+/// Swift `Double` values make f32 tensors unless `dtype: .f64` is given (see `defaultDType`).
 extension Double: TensorScalar {
   public static var dtype: DType { .f64 }
+  public static var defaultDType: DType { .f32 }
   public static func storage(_ v: [Double]) -> ArrayStorage { .f64(v) }
-  public static func element(_ s: ArrayStorage, _ i: Int) -> Double {
-    if case .f64(let v) = s { return v[i] }
-    if case .i64(let v) = s { return Double(v[i]) }
-    return s.double(i)
+  public static func exactElement(_ s: ArrayStorage, _ i: Int) -> Double {
+    guard case .f64(let v) = s else { preconditionFailure("Double.exactElement: storage is \(s.dtype)") }
+    return v[i]
   }
 }
 extension Int32: TensorScalar {
   public static var dtype: DType { .i32 }
   public static func storage(_ v: [Int32]) -> ArrayStorage { .i32(v) }
-  public static func element(_ s: ArrayStorage, _ i: Int) -> Int32 {
-    if case .i32(let v) = s { return v[i] }
-    return Int32(clamping: saturatingInt64(s.double(i)))
+  public static func exactElement(_ s: ArrayStorage, _ i: Int) -> Int32 {
+    guard case .i32(let v) = s else { preconditionFailure("Int32.exactElement: storage is \(s.dtype)") }
+    return v[i]
   }
 }
 extension Int64: TensorScalar {
   public static var dtype: DType { .i64 }
   public static func storage(_ v: [Int64]) -> ArrayStorage { .i64(v) }
-  public static func element(_ s: ArrayStorage, _ i: Int) -> Int64 {
-    if case .i64(let v) = s { return v[i] }
-    return saturatingInt64(s.double(i))
+  public static func exactElement(_ s: ArrayStorage, _ i: Int) -> Int64 {
+    guard case .i64(let v) = s else { preconditionFailure("Int64.exactElement: storage is \(s.dtype)") }
+    return v[i]
   }
 }
 /// Swift `Int` makes `i64` tensors, as Python ints make int64 tensors in PyTorch.
 extension Int: TensorScalar {
   public static var dtype: DType { .i64 }
   public static func storage(_ v: [Int]) -> ArrayStorage { .i64(v.map(Int64.init)) }
-  public static func element(_ s: ArrayStorage, _ i: Int) -> Int { Int(Int64.element(s, i)) }
+  public static func exactElement(_ s: ArrayStorage, _ i: Int) -> Int { Int(Int64.exactElement(s, i)) }
 }
 extension Bool: TensorScalar {
   public static var dtype: DType { .bool }
   public static func storage(_ v: [Bool]) -> ArrayStorage { .bool(v) }
-  public static func element(_ s: ArrayStorage, _ i: Int) -> Bool { s.double(i) != 0 }
+  public static func exactElement(_ s: ArrayStorage, _ i: Int) -> Bool {
+    guard case .bool(let v) = s else { preconditionFailure("Bool.exactElement: storage is \(s.dtype)") }
+    return v[i]
+  }
 }

@@ -67,26 +67,60 @@ extension Tensor {
     return s
   }
 
-  /// The same elements with another shape, sharing storage. Needs a contiguous tensor (use
-  /// `reshape` otherwise); one dim may be -1.
+  /// Strides that let a tensor of `newShape` walk this tensor's elements in row-major order
+  /// without copying, or nil when no strides can (PyTorch's `computeStride`): dims are taken in
+  /// chunks that are contiguous among themselves, and the new dims must split those chunks
+  /// exactly. Size-1 dims and empty tensors never stand in the way.
+  func viewStrides(_ newShape: [Int]) -> [Int]? {
+    if count == 0 || rank == 0 { return shape == newShape ? strides : ShapeMath.strides(newShape) }
+    var newStrides = [Int](repeating: 0, count: newShape.count)
+    var viewD = newShape.count - 1
+    var chunkBaseStride = strides[rank - 1]
+    var tensorNumel = 1
+    var viewNumel = 1
+    for tensorD in stride(from: rank - 1, through: 0, by: -1) {
+      tensorNumel *= shape[tensorD]
+      let chunkEnds = tensorD == 0 || (shape[tensorD - 1] != 1 && strides[tensorD - 1] != tensorNumel * chunkBaseStride)
+      guard chunkEnds else { continue }
+      while viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] == 1) {
+        newStrides[viewD] = viewNumel * chunkBaseStride
+        viewNumel *= newShape[viewD]
+        viewD -= 1
+      }
+      if viewNumel != tensorNumel { return nil }
+      if tensorD > 0 {
+        chunkBaseStride = strides[tensorD - 1]
+        tensorNumel = 1
+        viewNumel = 1
+      }
+    }
+    return viewD == -1 ? newStrides : nil
+  }
+
+  /// The same elements with another shape, sharing storage, like PyTorch's `view`: one dim may
+  /// be -1. Works whenever the new shape can walk the storage with strides (always for a
+  /// contiguous or empty tensor; size-1 dims never matter), else a misuse that suggests
+  /// `reshape`, which copies.
   public func view(_ shape: [Int], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     let loc = here(file, line)
     guard let s = inferShape(shape, loc, "view") else { return Tensor.placeholder(dtype) }
-    guard isContiguous else {
-      misuse("view: \(type) with strides \(strides) is not contiguous; use reshape(), which copies", loc)
+    guard let st = viewStrides(s) else {
+      misuse("view: \(type) with strides \(strides) cannot be viewed as \(s) without a copy; use reshape(), which copies", loc)
       return Tensor.placeholder(dtype, s)
     }
-    return derived(shape: s, strides: ShapeMath.strides(s), offset: storageOffset, step: .reshape(s))
+    return derived(shape: s, strides: st, offset: storageOffset, step: .reshape(s))
   }
   /// `view` with the shape as variadic sizes: `a.view(2, 3)`.
   public func view(_ shape: Int..., file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     view(shape, file: file, line: line)
   }
 
-  /// The same elements with another shape: a view when contiguous, else a copy.
+  /// The same elements with another shape, like PyTorch's `reshape`: a view when `view` can
+  /// make one, else a copy. One dim may be -1.
   public func reshape(_ shape: [Int], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-    if isContiguous { return view(shape, file: file, line: line) }
-    return contiguous(file: file, line: line).view(shape, file: file, line: line)
+    guard let s = inferShape(shape, here(file, line), "reshape") else { return Tensor.placeholder(dtype) }
+    if viewStrides(s) != nil { return view(s, file: file, line: line) }
+    return contiguous(file: file, line: line).view(s, file: file, line: line)
   }
   public func reshape(_ shape: Int..., file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     reshape(shape, file: file, line: line)
@@ -185,9 +219,11 @@ extension Tensor {
     expand(shape, file: file, line: line)
   }
 
-  /// A dense copy in row-major order (or `self` when already contiguous).
+  /// A dense copy in row-major order (or `self` when already contiguous). Misuse: an expanded
+  /// view whose copy would not fit in memory.
   public func contiguous(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     if isContiguous { return self }
+    guard checkedAllocation(dtype, shape, "contiguous", here(file, line)) != nil else { return Tensor.placeholder(dtype) }
     let out = Tensor(array: array)
     if let tracer = Tracer.current {
       // The copy's contents are the view's current value.
@@ -197,8 +233,10 @@ extension Tensor {
     return out
   }
 
-  /// A dense copy that shares nothing with `self`.
-  public func clone() -> Tensor {
+  /// A dense copy that shares nothing with `self`. Misuse: an expanded view whose copy would
+  /// not fit in memory.
+  public func clone(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    guard checkedAllocation(dtype, shape, "clone", here(file, line)) != nil else { return Tensor.placeholder(dtype) }
     let out = Tensor(array: array)
     if let tracer = Tracer.current {
       tracer.bases[ObjectIdentifier(out.storage)] = (out.storage, tracer.value(of: self))
@@ -340,29 +378,43 @@ extension Tensor {
 
   // MARK: - reading values
 
-  /// The single element of a one-element tensor. In a trace, reading a value records a guard
-  /// that the value is what it was, so the graph states which data it is valid for.
+  /// The single element of a one-element tensor as a `Float` (rounded to the nearest Float for
+  /// i64 and f64 tensors: use `item(as:)` or a typed `item()` for exact values). In a trace,
+  /// reading a value records a guard that the value is what it was, so the graph states which
+  /// data it is valid for. Misuse: a tensor with other than one element.
   public func item(file: StaticString = #fileID, line: UInt = #line) -> Float {
-    Float(itemValue(here(file, line)))
+    item(as: Float.self, file: file, line: line)
   }
 
-  /// The single element as a Bool, for Swift `if`: `if (t.sum() .> 0).item() { ... }`.
+  /// The single element as a Bool (non-zero is true), for Swift `if`:
+  /// `if (t.sum() .> 0).item() { ... }`.
   @_disfavoredOverload
   public func item(file: StaticString = #fileID, line: UInt = #line) -> Bool {
-    itemValue(here(file, line)) != 0
+    item(as: Bool.self, file: file, line: line)
   }
 
-  /// The single element as `T`.
+  /// The single element as the Swift type the context asks for: `let n: Int64 = t.item()`.
+  /// PyTorch's `item()` returns a Python number of the tensor's kind; here the caller picks the
+  /// type, and the value is converted as `to(_:)` converts (exact when `T` holds the tensor's
+  /// dtype: `Int64` for i64, `Double` for f64; integers never go through Double).
+  public func item<T: TensorScalar>(file: StaticString = #fileID, line: UInt = #line) -> T {
+    item(as: T.self, file: file, line: line)
+  }
+
+  /// The single element as `T`: `t.item(as: Int64.self)`. Exact when `T` holds the tensor's
+  /// dtype; otherwise converted as `to(_:)` converts (float to integer truncates and saturates,
+  /// integers wrap to narrower ones), never through Double. Records a guard in traces.
+  /// Misuse: a tensor with other than one element.
   public func item<T: TensorScalar>(as: T.Type, file: StaticString = #fileID, line: UInt = #line) -> T {
-    let loc = here(file, line)
-    _ = itemValue(loc)
-    return T.element(array.storage, 0)
+    guard let one = itemValue(here(file, line)) else { return T.element(ArrayStorage.zeros(T.dtype, count: 1), 0) }
+    return T.element(one, 0)
   }
 
-  private func itemValue(_ loc: Location) -> Double {
+  /// The storage of the single element (nil after a misuse), recording a guard when tracing.
+  private func itemValue(_ loc: Location) -> ArrayStorage? {
     guard count == 1 else {
       misuse("item: \(type) has \(count) elements, not 1", loc)
-      return 0
+      return nil
     }
     let a = array
     let value = a.storage.double(0)
@@ -385,13 +437,15 @@ extension Tensor {
       }
       _ = tracer.emit(.guardTrue(message: message), [pred], loc)
     }
-    return value
+    return a.storage
   }
 
-  /// All elements, row-major, converted to `T`.
-  public func scalars<T: TensorScalar>(as: T.Type = T.self) -> [T] {
-    let a = array
-    return (0..<a.count).map { T.element(a.storage, $0) }
+  /// All elements, row-major, converted to `T` as `item(as:)` converts (exact when `T` holds
+  /// the tensor's dtype). Unlike `item()`, records no guard in traces. Misuse: an expanded view
+  /// whose elements would not fit in memory (the result is then empty).
+  public func scalars<T: TensorScalar>(as: T.Type = T.self, file: StaticString = #fileID, line: UInt = #line) -> [T] {
+    guard checkedAllocation(dtype, shape, "scalars", here(file, line)) != nil else { return [] }
+    return T.elements(array.storage)
   }
 }
 

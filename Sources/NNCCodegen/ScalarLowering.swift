@@ -81,7 +81,8 @@ extension FunctionLowering {
         return LLVMBuildSelect(b, isZero, zero, LLVMBuildSelect(b, isMinusOne, negated, q, ""), "")
       case .max: return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, x, y, ""), x, y, "")
       case .min: return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, y, x, ""), y, x, "")
-      case .pow, .and, .or: return x  // rejected by the verifier
+      case .pow: return integerPower(x, y, t)
+      case .and, .or: return x  // rejected by the verifier
       }
     }
     switch op {
@@ -107,6 +108,33 @@ extension FunctionLowering {
       return LLVMBuildSelect(b, anyNaN, LLVMConstReal(ty, .nan), pick, "")
     case .and, .or: return x
     }
+  }
+
+  /// Integer `x ** y` as the interpreter defines it (Elements.swift `power`): square-and-multiply
+  /// unrolled over the exponent's bits with selects and wrapping multiplies, branch-free so loops
+  /// over it vectorize. A negative exponent gives 1 for base 1, -1 or 1 for base -1 (odd or even
+  /// exponent), 0 otherwise.
+  func integerPower(_ x: LLVMValueRef, _ y: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    let ty = regType(t)
+    let bits = t.byteSize * 8
+    let zero = LLVMConstInt(ty, 0, 0)!
+    let one = LLVMConstInt(ty, 1, 0)!
+    var result: LLVMValueRef = one
+    var base: LLVMValueRef = x
+    // The sign bit is left out: a negative exponent is handled below.
+    for k in 0..<(bits - 1) {
+      let bit = LLVMBuildAnd(b, LLVMBuildLShr(b, y, LLVMConstInt(ty, UInt64(k), 0), ""), one, "")!
+      let taken = LLVMBuildICmp(b, LLVMIntNE, bit, zero, "")!
+      result = LLVMBuildSelect(b, taken, LLVMBuildMul(b, result, base, ""), result, "")
+      if k < bits - 2 { base = LLVMBuildMul(b, base, base, "") }
+    }
+    let minusOne = LLVMConstAllOnes(ty)!
+    let odd = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, y, one, ""), zero, "")!
+    let ofMinusOne = LLVMBuildSelect(b, odd, minusOne, one, "")!
+    let negativeResult = LLVMBuildSelect(
+      b, LLVMBuildICmp(b, LLVMIntEQ, x, one, ""), one,
+      LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, x, minusOne, ""), ofMinusOne, zero, ""), "")!
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, y, zero, ""), negativeResult, result, "")
   }
 
   func compare(_ op: CompareOp, _ x: LLVMValueRef, _ y: LLVMValueRef, _ t: DType) -> LLVMValueRef {

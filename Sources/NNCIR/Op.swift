@@ -21,8 +21,7 @@ public enum BinaryOp: String, CaseIterable, Hashable, Sendable {
 
   public func accepts(_ t: DType) -> Bool {
     switch self {
-    case .add, .sub, .mul, .div, .max, .min: return t.isNumeric
-    case .pow: return t.isFloat
+    case .add, .sub, .mul, .div, .max, .min, .pow: return t.isNumeric
     case .and, .or: return t == .bool
     }
   }

@@ -1,5 +1,6 @@
 // Element arithmetic shared by the reference kernels: what each scalar function means per dtype.
-// Integer arithmetic wraps; integer division truncates toward zero and gives 0 for x / 0.
+// Integer arithmetic wraps; integer division truncates toward zero and gives 0 for x / 0;
+// integer pow wraps, and a negative exponent gives the truncated rational result.
 
 #if canImport(Glibc)
   import Glibc
@@ -37,6 +38,8 @@ protocol NumericElement: Comparable {
   static func ieeeMinimum(_ a: Self, _ b: Self) -> Self
   static func negate(_ a: Self) -> Self
   static func absolute(_ a: Self) -> Self
+  /// `a ** b`: libm's `pow` for floats; for integers see the integer extension.
+  static func power(_ a: Self, _ b: Self) -> Self
 }
 
 extension NumericElement where Self: BinaryFloatingPoint {
@@ -81,10 +84,29 @@ extension NumericElement where Self: FixedWidthInteger & SignedInteger {
   static func ieeeMinimum(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
   static func negate(_ a: Self) -> Self { 0 &- a }
   static func absolute(_ a: Self) -> Self { a < 0 ? 0 &- a : a }
+  /// Integer power (PyTorch's integer `pow`): square-and-multiply with wrapping products, so
+  /// `0 ** 0 = 1`; a negative exponent gives the truncated value of the rational result: 1 for
+  /// base 1, -1 or 1 for base -1 (odd or even exponent), 0 otherwise.
+  static func power(_ a: Self, _ b: Self) -> Self {
+    if b < 0 { return a == 1 ? 1 : a == -1 ? (b & 1 == 0 ? 1 : -1) : 0 }
+    var result: Self = 1
+    var base = a
+    var e = b
+    while e != 0 {
+      if e & 1 != 0 { result = result &* base }
+      base = base &* base
+      e >>= 1
+    }
+    return result
+  }
 }
 
-extension Float: NumericElement {}
-extension Double: NumericElement {}
+extension Float: NumericElement {
+  static func power(_ a: Float, _ b: Float) -> Float { libmPow(a, b) }
+}
+extension Double: NumericElement {
+  static func power(_ a: Double, _ b: Double) -> Double { libmPow(a, b) }
+}
 extension Int32: NumericElement {}
 extension Int64: NumericElement {}
 
@@ -133,7 +155,8 @@ func numericBinary<T: NumericElement>(_ op: BinaryOp) -> (T, T) -> T {
   case .div: return T.div
   case .max: return T.ieeeMaximum
   case .min: return T.ieeeMinimum
-  case .pow, .and, .or: return { a, _ in a }  // rejected by the verifier for these types
+  case .pow: return T.power
+  case .and, .or: return { a, _ in a }  // rejected by the verifier for these types
   }
 }
 

@@ -50,7 +50,7 @@ enum TensorFixtures {
 func tensor(_ a: NDArray) -> Tensor {
   switch a.storage {
   case .f32(let v): return Tensor(v, shape: a.shape)
-  case .f64(let v): return Tensor(v, shape: a.shape)
+  case .f64(let v): return Tensor(v, shape: a.shape, dtype: .f64)
   case .i32(let v): return Tensor(v, shape: a.shape)
   case .i64(let v): return Tensor(v, shape: a.shape)
   case .bool(let v): return Tensor(v, shape: a.shape)
@@ -81,7 +81,7 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
   case "tensor_values_shape":
     return ("Tensor([1, 2, 3, 4, 5, 6] as [Float], shape: [3, 2])", { x, y, z in Tensor([1, 2, 3, 4, 5, 6] as [Float], shape: [3, 2]) })
   case "tensor_values_shape_from_input":
-    return ("Tensor(x.scalars(as: Double.self), shape: [2, 2])", { x, y, z in Tensor(x.scalars(as: Double.self), shape: [2, 2]) })
+    return ("Tensor(x.scalars(as: Double.self), shape: [2, 2], dtype: .f64)", { x, y, z in Tensor(x.scalars(as: Double.self), shape: [2, 2], dtype: .f64) })
   case "tensor_scalar":
     return ("Tensor(scalar: Float(2.5))", { x, y, z in Tensor(scalar: Float(2.5)) })
   case "zeros":
@@ -180,14 +180,6 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
     return ("x + Int(2)", { x, y, z in x + Int(2) })
   case "f32_times_double_scalar":
     return ("x * 0.1", { x, y, z in x * 0.1 })
-  case "int_div_trunc":
-    return ("x / y", { x, y, z in x / y })
-  case "int_div_scalar_trunc":
-    return ("x / 2", { x, y, z in x / 2 })
-  case "int_rdiv_scalar_trunc":
-    return ("Int(20) / x", { x, y, z in Int(20) / x })
-  case "i32_div_trunc":
-    return ("x / y", { x, y, z in x / y })
   case "int_add_sub_mul":
     return ("x * y - x + 3", { x, y, z in x * y - x + 3 })
   case "int_times_int_literal":
@@ -242,14 +234,10 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
     return ("r = x.clone(); r /= 8.0", { x, y, z in let r = x.clone(); r /= 8.0; return r })
   case "iadd_int_i64":
     return ("r = x.clone(); r += 1", { x, y, z in let r = x.clone(); r += 1; return r })
-  case "idiv_int_i64_trunc":
-    return ("r = x.clone(); r /= 2", { x, y, z in let r = x.clone(); r /= 2; return r })
   case "imul_int_i64":
     return ("r = x.clone(); r *= Int(-3)", { x, y, z in let r = x.clone(); r *= Int(-3); return r })
   case "isub_int_i64":
     return ("r = x.clone(); r -= Int(4)", { x, y, z in let r = x.clone(); r -= Int(4); return r })
-  case "iadd_double_into_i64_truncates":
-    return ("r = x.clone(); r += 0.75", { x, y, z in let r = x.clone(); r += 0.75; return r })
   case "eq_broadcast":
     return ("x .== y", { x, y, z in x .== y })
   case "ne_broadcast":
@@ -374,8 +362,6 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
     return ("x.sum(axis: 1)", { x, y, z in x.sum(axis: 1) })
   case "sum_i64_axis0":
     return ("x.sum(axis: 0)", { x, y, z in x.sum(axis: 0) })
-  case "sum_i32_keeps_i32":
-    return ("x.sum(axis: -1)", { x, y, z in x.sum(axis: -1) })
   case "mean_all":
     return ("x.mean()", { x, y, z in x.mean() })
   case "mean_axis0":
@@ -386,10 +372,6 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
     return ("x.mean(axes: [1, 2], keepDims: true)", { x, y, z in x.mean(axes: [1, 2], keepDims: true) })
   case "mean_axis_keepdims":
     return ("x.mean(axis: 2, keepDims: true)", { x, y, z in x.mean(axis: 2, keepDims: true) })
-  case "mean_i64_gives_f32":
-    return ("x.mean()", { x, y, z in x.mean() })
-  case "mean_i64_axis_gives_f32":
-    return ("x.mean(axis: 1)", { x, y, z in x.mean(axis: 1) })
   case "mean_f64":
     return ("x.mean(axis: 1)", { x, y, z in x.mean(axis: 1) })
   case "max_all":
@@ -679,11 +661,11 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
   case "item_as_int":
     return ("Tensor(scalar: x[2, 0].item(as: Int.self))", { x, y, z in Tensor(scalar: x[2, 0].item(as: Int.self)) })
   case "item_as_double_of_f32":
-    return ("Tensor(scalar: x.sum().item(as: Double.self))", { x, y, z in Tensor(scalar: x.sum().item(as: Double.self)) })
+    return ("Tensor(scalar: x.sum().item(as: Double.self), dtype: .f64)", { x, y, z in Tensor(scalar: x.sum().item(as: Double.self), dtype: .f64) })
   case "item_of_one_element_2d":
     return ("Tensor(scalar: x.item() as Float)", { x, y, z in Tensor(scalar: x.item() as Float) })
   case "subscript_read_double":
-    return ("Tensor(scalar: x[1, 2] as Double)", { x, y, z in Tensor(scalar: x[1, 2] as Double) })
+    return ("Tensor(scalar: x[1, 2] as Double, dtype: .f64)", { x, y, z in Tensor(scalar: x[1, 2] as Double, dtype: .f64) })
   case "subscript_read_int":
     return ("Tensor(scalar: x[3, 1] as Int)", { x, y, z in Tensor(scalar: x[3, 1] as Int) })
   case "scalars_as_float_of_view":
@@ -692,6 +674,74 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
     return ("Tensor(x.scalars(as: Int.self))", { x, y, z in Tensor(x.scalars(as: Int.self)) })
   case "scalars_as_bool":
     return ("Tensor(x.scalars(as: Bool.self))", { x, y, z in Tensor(x.scalars(as: Bool.self)) })
+  case "tensor_from_double_array_f64":
+    return ("Tensor([0.1, 0.2, 0.3], dtype: .f64)", { x, y, z in Tensor([0.1, 0.2, 0.3], dtype: .f64) })
+  case "tensor_from_double_literals_2d":
+    return ("Tensor([[0.1, 1.5], [-2.5, 1e-3]])", { x, y, z in Tensor([[0.1, 1.5], [-2.5, 1e-3]]) })
+  case "tensor_from_ints_as_f32":
+    return ("Tensor([1, -2, 16777217], dtype: .f32)", { x, y, z in Tensor([1, -2, 16777217], dtype: .f32) })
+  case "tensor_scalar_double_is_f32":
+    return ("Tensor(scalar: 0.1)", { x, y, z in Tensor(scalar: 0.1) })
+  case "tensor_scalar_double_f64":
+    return ("Tensor(scalar: 0.1, dtype: .f64)", { x, y, z in Tensor(scalar: 0.1, dtype: .f64) })
+  case "full_double_is_f32":
+    return ("Tensor.full([2], 7.0)", { x, y, z in Tensor.full([2], 7.0) })
+  case "int_true_div":
+    return ("x / y", { x, y, z in x / y })
+  case "int_div_method_true":
+    return ("x.div(y)", { x, y, z in x.div(y) })
+  case "int_true_div_scalar":
+    return ("x / 2", { x, y, z in x / 2 })
+  case "int_rdiv_scalar_true":
+    return ("Int(20) / x", { x, y, z in Int(20) / x })
+  case "i32_true_div":
+    return ("x / y", { x, y, z in x / y })
+  case "bool_true_div":
+    return ("x / y", { x, y, z in x / y })
+  case "int_div_by_f64_tensor":
+    return ("x / y", { x, y, z in x / y })
+  case "int_div_trunc_mode":
+    return ("x.div(y, roundingMode: .trunc)", { x, y, z in x.div(y, roundingMode: .trunc) })
+  case "int_div_floor_mode":
+    return ("x.div(y, roundingMode: .floor)", { x, y, z in x.div(y, roundingMode: .floor) })
+  case "int_div_trunc_scalar":
+    return ("x.div(-2, roundingMode: .trunc)", { x, y, z in x.div(-2, roundingMode: .trunc) })
+  case "int_floor_divide_scalar":
+    return ("x.floorDivide(2)", { x, y, z in x.floorDivide(2) })
+  case "i32_floor_divide":
+    return ("x.floorDivide(y)", { x, y, z in x.floorDivide(y) })
+  case "f32_div_trunc_mode":
+    return ("x.div(y, roundingMode: .trunc)", { x, y, z in x.div(y, roundingMode: .trunc) })
+  case "f32_div_floor_mode":
+    return ("x.div(y, roundingMode: .floor)", { x, y, z in x.div(y, roundingMode: .floor) })
+  case "pow_int_scalar":
+    return ("x.pow(2)", { x, y, z in x.pow(2) })
+  case "pow_int_scalar_zero":
+    return ("x.pow(0)", { x, y, z in x.pow(0) })
+  case "arange_pow":
+    return ("Tensor.arange(4).pow(3)", { x, y, z in Tensor.arange(4).pow(3) })
+  case "pow_int_tensor_negative_exponents":
+    return ("x.pow(y)", { x, y, z in x.pow(y) })
+  case "pow_i32_wraps":
+    return ("x.pow(y)", { x, y, z in x.pow(y) })
+  case "pow_bool_int_gives_i64":
+    return ("x.pow(2)", { x, y, z in x.pow(2) })
+  case "pow_f32_int_exponent":
+    return ("x.pow(3)", { x, y, z in x.pow(3) })
+  case "pow_int_float_exponent_gives_f32":
+    return ("x.pow(0.5)", { x, y, z in x.pow(0.5) })
+  case "iadd_int_into_f32":
+    return ("r = x.clone(); r += 2", { x, y, z in let r = x.clone(); r += 2; return r })
+  case "sum_i32_gives_i64":
+    return ("x.sum(axis: -1)", { x, y, z in x.sum(axis: -1) })
+  case "sum_i32_does_not_wrap":
+    return ("x.sum()", { x, y, z in x.sum() })
+  case "max_bool_keeps_bool":
+    return ("x.max(axis: 1)", { x, y, z in x.max(axis: 1) })
+  case "min_bool_keeps_bool":
+    return ("x.min()", { x, y, z in x.min() })
+  case "mean_of_i64_converted":
+    return ("x.to(.f32).mean(axis: 1)", { x, y, z in x.to(.f32).mean(axis: 1) })
   default: return nil
   }
 }
@@ -730,7 +780,8 @@ func tensorCall(_ name: String) -> (String, TensorCall)? {
       "Tensor.where(", "Tensor.cat(", "Tensor.stack(", ".view(", ".reshape(", ".flattened()", ".permute(",
       ".transpose(", ".t()", ".unsqueeze(", ".squeeze(", ".expand(", ".contiguous()", ".clone()", "[.all",
       "[.stride(", "...]", "..<", "...(", ".assign(", ".fill(", ".item(", ".item(as:", ".scalars(as:",
-      "axis: -", "keepDims: true", "axes: [",
+      "axis: -", "keepDims: true", "axes: [", ".floorDivide(", "roundingMode: .trunc", "roundingMode: .floor",
+      "dtype: .f64)",
     ]
     for a in api { #expect(calls.contains(a), "no fixture calls \(a)") }
   }

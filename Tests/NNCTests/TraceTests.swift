@@ -33,6 +33,13 @@ let traceCases: [TraceCase] = [
   TraceCase(name: "integer arithmetic", inputs: [Tensor([7, -7, 9, 0] as [Int]), Tensor([2, 2, -4, 3] as [Int])]) { x in
     [x[0] / x[1], x[0] * x[1] - x[1], x[0] / 0, x[0].maximum(x[1]), x[0] * 0.5]
   },
+  TraceCase(name: "division modes and integer pow", inputs: [Tensor([7, -7, 9, -9, 0, 5] as [Int]), Tensor([2, 2, -4, 4, 3, 0] as [Int]), f32([6], seed: 30)]) { x in
+    [
+      x[0].div(x[1], roundingMode: .trunc), x[0].div(x[1], roundingMode: .floor), x[0].floorDivide(-2), x[0] / 255,
+      x[0].pow(2), x[0].pow(x[1].abs()), x[0].to(.i32).pow(x[1].to(.i32)), x[2].div(0.3, roundingMode: .floor),
+      x[2].div(0.3, roundingMode: .trunc), x[0].to(.i32).sum(), x[0].lt(x[1]), x[2].rsub(1.0),
+    ]
+  },
   TraceCase(name: "comparisons", inputs: [f32([4], seed: 3), f32([4], seed: 4)]) { x in
     [x[0] .< x[1], x[0] .<= x[1], x[0] .> x[1], x[0] .>= x[1], x[0] .== x[0], x[0] .!= x[1], x[0] .> 0.0]
   },
