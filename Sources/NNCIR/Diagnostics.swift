@@ -14,14 +14,36 @@ public struct Diagnostic: Error, Equatable, Sendable, CustomStringConvertible {
   /// `file:line:col: error: message`.
   public var description: String { "\(pos): error: \(message)" }
 
-  /// The one-line form followed by the offending source line and a caret under the column.
+  /// How many bytes of a source line a rendered diagnostic shows at most on each side of the
+  /// column; a longer line is clipped around the column, with "..." where bytes were left out.
+  public static let contextBytes = 80
+
+  /// The one-line form followed by the offending source line (clipped to about
+  /// 2 x `contextBytes` bytes around the column) and a caret under the column.
   public func rendered(source: [UInt8]?) -> String {
     guard let source, let line = Diagnostic.line(pos.line, of: source) else { return description }
+    var bytes = Array(line.utf8)
+    var column = max(0, pos.column - 1)
+    var head = ""
+    var tail = ""
+    if column > Diagnostic.contextBytes {
+      var cut = column - Diagnostic.contextBytes
+      while cut < bytes.count && (bytes[cut] & 0xC0) == 0x80 { cut += 1 }  // not inside a character
+      bytes.removeFirst(min(cut, bytes.count))
+      column -= cut
+      head = "..."
+    }
+    if bytes.count > column + Diagnostic.contextBytes {
+      var end = column + Diagnostic.contextBytes
+      while end > 0 && end < bytes.count && (bytes[end] & 0xC0) == 0x80 { end -= 1 }
+      bytes.removeLast(bytes.count - end)
+      tail = "..."
+    }
     // Columns count bytes; pad with one space per character before the column (a tab for a tab)
     // so the caret lines up under multi-byte characters and tabs too.
-    let before = String(decoding: Array(line.utf8).prefix(max(0, pos.column - 1)), as: UTF8.self)
-    let caretPad = String(before.map { $0 == "\t" ? "\t" : " " })
-    return description + "\n" + line + "\n" + caretPad + "^"
+    let before = String(decoding: bytes.prefix(column), as: UTF8.self)
+    let caretPad = String(repeating: " ", count: head.count) + String(before.map { $0 == "\t" ? "\t" : " " })
+    return description + "\n" + head + String(decoding: bytes, as: UTF8.self) + tail + "\n" + caretPad + "^"
   }
 
   /// Line `n` (1-based) of `source` as text, tabs kept, invalid UTF-8 replaced.

@@ -114,6 +114,29 @@ private func fn(_ params: String, _ result: String, _ body: [String]) -> String 
     expectError(dotted, 5, 1, "functions @a_b and @a.b both export the C symbol nnc_a_b; rename one of them")
   }
 
+  /// A diagnostic in a huge line shows a clipped window around the column (the whole 12 MB
+  /// line used to be echoed), with the caret still under the offending byte.
+  @Test func longLinesAreClippedAroundTheColumn() throws {
+    let pad = String(repeating: " ", count: 12_000_000)
+    let text = "swiftgraph 1\nfunc @f(%x: f32[3]) -> f32[3] {" + pad + "%0 = frob %x\n  return %x\n}\n"
+    let d = try #require(diagnose(Array(text.utf8)))
+    let column = "func @f(%x: f32[3]) -> f32[3] {".utf8.count + pad.utf8.count + 6
+    #expect(d.pos == SourcePos(file: "t.swiftgraph", line: 2, column: column))
+    let lines = d.rendered(source: Array(text.utf8)).split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(lines.count == 3)
+    // 80 bytes before the column: 75 spaces and "%0 = ".
+    #expect(lines[1] == "..." + String(repeating: " ", count: 75) + "%0 = frob %x")
+    #expect(lines[2] == String(repeating: " ", count: 83) + "^")
+    // Clipped on the right too, not inside a multi-byte character.
+    // The error is at byte 7 (`frob`); 80 bytes after it end inside the 35th "é" (2 bytes
+    // each, from byte 18), so 34 are shown.
+    let right = "swiftgraph 1\nfunc @f(%x: f32[3]) -> f32[3] {\n  %0 = frob %x // " + String(repeating: "é", count: 1000) + "\n  return %x\n}\n"
+    let r = try #require(diagnose(Array(right.utf8)))
+    #expect(r.pos.column == 8)
+    let shown = r.rendered(source: Array(right.utf8)).split(separator: "\n")[1]
+    #expect(shown == "  %0 = frob %x // " + String(repeating: "é", count: 34) + "...")
+  }
+
   /// Zero elements are zero elements whatever the order of the dims: both types load.
   @Test func emptyTypesWithHugeDimsInAnyOrder() throws {
     for t in ["f32[0,281474976710656,281474976710656]", "f32[281474976710656,281474976710656,0]", "f32[281474976710656,0,281474976710656]"] {
