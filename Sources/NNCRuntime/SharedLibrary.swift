@@ -61,6 +61,14 @@ public struct CompiledEntry: @unchecked Sendable {
     // taken) instead of computing garbage or failing to allocate the results.
     if !bindings.isEmpty && !shapeRulesHold(bindings) { return try Interpreter.run(function, inputs) }
     let symbols = function.sizeSymbols
+    // Result sizes come from the inputs: an impossible one is an error, not a trap in malloc.
+    for (k, t) in function.resultTypes.enumerated() {
+      do {
+        try Memory.checkArray(t.resolved(bindings), what: "result \(k) of @\(function.name)")
+      } catch {
+        throw .outOfMemory(error)
+      }
+    }
     var outputs = function.resultTypes.map { t in NDArray.zeros(t.dtype, t.resolved(bindings).staticShape ?? []) }
     let sizes = symbols.map { Int64(bindings[$0] ?? 0) }
     // Capture only the entry pointer: capturing `self` copies the whole IR function per call.
