@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import NNCCodegen
 import NNCIR
 import NNCPasses
 
@@ -16,7 +17,22 @@ struct NNC: ParsableCommand {
       points compiled code exports. Errors name the file, line and column; the exit status is 1 \
       on bad input.
       """,
+    version: versionText(),
     subcommands: [Dump.self, Verify.self, ListPasses.self, Compile.self, Run.self])
+}
+
+/// What `nnc --version` prints: the package version, the code generator's version (part of every
+/// compile-cache key), the LLVM version, the .swiftgraph format version, and the default
+/// target (triple and host CPU, what `compile` and `run` use without --cpu).
+func versionText() -> String {
+  let cpu = (try? hostTarget().cpu) ?? "unknown"
+  return [
+    "nnc \(nncVersion)",
+    "code generator: \(codegenVersion)",
+    "LLVM: \(llvmVersion)",
+    "swiftgraph format: \(swiftgraphVersion)",
+    "default target: \(defaultTargetTriple()) (CPU \(cpu))",
+  ].joined(separator: "\n")
 }
 
 /// Options shared by commands that read one `.swiftgraph` file.
@@ -66,7 +82,7 @@ struct Dump: ParsableCommand {
   @Option(help: ArgumentHelp("Comma-separated passes to run in order (see 'nnc passes').", valueName: "a,b"))
   var passes: String = ""
 
-  @Flag(help: "Print the IR after every pass.")
+  @Flag(help: "Print the IR after every pass (the last printout is the final IR).")
   var printAfterAll = false
 
   @Option(help: ArgumentHelp("Print the IR after the named pass (repeatable).", valueName: "pass"))
@@ -99,7 +115,8 @@ struct Dump: ParsableCommand {
     } catch {
       fail(error.rendered(source: bytes))
     }
-    print(graph.text(options), terminator: "")
+    // The printout after the last pass already is the final IR.
+    if !manager.printsFinalIR { print(graph.text(options), terminator: "") }
   }
 }
 
