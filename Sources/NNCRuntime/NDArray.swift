@@ -41,7 +41,8 @@ public enum ArrayStorage: Equatable, Sendable {
     }
   }
 
-  /// Element `i` as a Double (bool as 0/1); for printing and tests.
+  /// Element `i` as a Double (bool as 0/1); for printing and tests. Lossy for i64 beyond 2^53:
+  /// compare and print integers through their own cases (`ExactComparison`) instead.
   public func double(_ i: Int) -> Double {
     switch self {
     case .f32(let v): return Double(v[i])
@@ -116,6 +117,7 @@ public struct NDArray: Equatable, Sendable, CustomStringConvertible {
   public var type: TensorType { TensorType(dtype, shape.map(Dim.int)) }
 
   public var description: String {
-    "NDArray(\(type), \((0..<min(count, 8)).map { storage.double($0) })\(count > 8 ? "..." : ""))"
+    "NDArray(\(type), [" + (0..<min(count, 8)).map { ExactComparison.element(self, $0) }.joined(separator: ", ")
+      + (count > 8 ? ", ...])" : "])")
   }
 }

@@ -423,7 +423,7 @@ public enum Npy {
     if (st.st_mode & S_IFMT) == S_IFDIR { throw .io(path: path, message: "is a directory") }
     var out: [UInt8] = []
     do {
-      try Memory.checkAllocation(bytes: Int(st.st_size), what: "reading \(path)")
+      try Memory.checkAllocation(bytes: Int(st.st_size), what: "the file")
     } catch {
       throw .outOfMemory(error)
     }

@@ -14,7 +14,7 @@ import NNCRuntime
 
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Compile a function, run it natively on .npy inputs, and print or save its results.",
+    abstract: "Run a function on .npy inputs, compiled natively (or by the interpreter with --interpret), and print or save its results.",
     discussion: """
       Every parameter needs an --input NAME=FILE.npy (NAME as written in the file, with or \
       without the %). The arrays must have the parameter's dtype and shape; symbolic dims such \

@@ -13,9 +13,10 @@ struct NNC: ParsableCommand {
     discussion: """
       Reads `.swiftgraph` files (see docs/swiftgraph.md), checks them, runs passes over them and \
       prints them canonically; compiles them to native object files with a C header (`compile`), \
-      or compiles and runs one function on `.npy` inputs (`run`). See docs/abi.md for the entry \
-      points compiled code exports. Errors name the file, line and column; the exit status is 1 \
-      on bad input.
+      or compiles and runs one function on `.npy` inputs (`run`; `run --interpret` uses the \
+      reference interpreter instead). See docs/abi.md for the entry points compiled code \
+      exports. Errors name the file, line and column; the exit status is 1 on bad input. \
+      --version names nnc, its code generator, LLVM and the default target.
       """,
     version: versionText(),
     subcommands: [Dump.self, Verify.self, ListPasses.self, Compile.self, Run.self])

@@ -66,6 +66,7 @@ enum NNCTool {
     let top = try NNCTool.nnc(["--help"])
     #expect(top.status == 0)
     #expect(top.stdout.contains("compile ") && top.stdout.contains("run "))
+    #expect(top.stdout.contains("--version"))
     let compile = try NNCTool.nnc(["compile", "--help"])
     #expect(compile.status == 0)
     for flag in ["<file>", "-o, --output <path>", "--emit <obj,asm,llvm,header>", "--cpu <name>", "--features <features>",
@@ -74,8 +75,8 @@ enum NNCTool {
     }
     let run = try NNCTool.nnc(["run", "--help"])
     #expect(run.status == 0)
-    for flag in ["<file>", "--input <name=path.npy>", "--output <path.npy>", "--function <name>", "--check", "--cpu <name>",
-      "--features <features>", "--vector-width <bits>"] {
+    for flag in ["<file>", "--input <name=path.npy>", "--output <path.npy>", "--function <name>", "--check", "--interpret",
+      "--cpu <name>", "--features <features>", "--vector-width <bits>"] {
       #expect(run.stdout.contains(flag), "nnc run --help does not mention \(flag)")
     }
   }

@@ -165,3 +165,30 @@ import Testing
     }
   }
 }
+
+@Suite struct NpyMemoryTests {
+  /// A sparse .npy file whose header says f32[100000,100000,10] and which really is that long
+  /// (400 GB of holes): reading it must fail cleanly before anything is allocated.
+  @Test func hugeInputFileIsAnErrorNotAnAbort() throws {
+    let dir = ScratchDirectory()
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 10), }"
+    while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+    header += "\n"
+    var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
+    bytes += [UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
+    bytes += Array(header.utf8)
+    let path = dir.path("big.npy")
+    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.truncate(atOffset: UInt64(bytes.count) + 400_000_000_000)
+    try handle.close()
+
+    #expect(throws: NpyError.self) { try Npy.read(contentsOf: path) }
+    try dir.write("f.swiftgraph", "swiftgraph 1\nfunc @f(%x: f32[100000,100000,10]) -> f32[] {\n  %0 = reduce_sum %x axes=[0,1,2]\n  return %0\n}\n")
+    for extra in [[], ["--interpret"]] {
+      let r = try RunEdgeCLITests.run(["run", "f.swiftgraph", "--input", "x=big.npy"] + extra, in: dir)
+      #expect(r.status == 1)
+      #expect(r.stderr.hasPrefix("error: input %x: big.npy: the file needs 400 GB: out of memory (at most "), "\(r.stderr)")
+    }
+  }
+}
