@@ -65,6 +65,9 @@ struct Run: ParsableCommand {
       throw ValidationError(
         "--interpret and --check cannot be used together: --check compares compiled code with the interpreter")
     }
+    if interpret && (target.cpu != nil || target.features != nil || target.vectorWidth != nil) {
+      throw ValidationError("--cpu, --features and --vector-width choose the code generator's target; --interpret generates no code")
+    }
     for item in inputs {
       guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else {
         throw ValidationError("--input: '\(item)' is not NAME=PATH.npy")

@@ -86,6 +86,9 @@ import Testing
     #expect(r.status == 64)
     #expect(r.stdout == "")
     #expect(r.stderr.hasPrefix("Error: --interpret and --check cannot be used together: --check compares compiled code with the interpreter\n"))
+    let cpu = try Self.run(["run", "pad.swiftgraph", "--input", "x=x.npy", "--input", "y=y.npy", "--interpret", "--cpu", "x86-64"], in: dir)
+    #expect(cpu.status == 64)
+    #expect(cpu.stderr.hasPrefix("Error: --cpu, --features and --vector-width choose the code generator's target; --interpret generates no code\n"))
   }
 
   @Test func interpretRunsFailedGuardsToo() throws {
@@ -133,6 +136,20 @@ import Testing
     #expect(interpreted.stdout == "")
     #expect(
       interpreted.stderr.hasPrefix("error: @f: expand at big.swiftgraph:3:8: f32[100000,100000,10] needs 400 GB: out of memory (at most "))
+  }
+
+  /// An intermediate too large for memory is named before the compiled code runs.
+  @Test func intermediatesTooLargeForMemoryAreNamed() throws {
+    let dir = ScratchDirectory()
+    try dir.write(
+      "mid.swiftgraph",
+      "swiftgraph 1\nfunc @f(%x: f32[1]) -> f32[] {\n  %0 = expand %x shape=[100000,100000,10]\n  %1 = reduce_sum %0 axes=[0,1,2]\n  return %1\n}\n")
+    try Npy.write(NDArray([Float(1)], shape: [1]), to: dir.path("x.npy"))
+    for extra in [[], ["--interpret"]] {
+      let r = try Self.run(["run", "mid.swiftgraph", "--input", "x=x.npy"] + extra, in: dir)
+      #expect(r.status == 1)
+      #expect(r.stderr.hasPrefix("error: @f: expand at mid.swiftgraph:3:8: f32[100000,100000,10] needs 400 GB: out of memory (at most "), "\(r.stderr)")
+    }
   }
 
   @Test func unwritableOutputNamesThePathOnce() throws {
