@@ -1,6 +1,6 @@
-// The primitive op set: one enum with typed attributes. There are no layer ops: a layer such as
-// ReLU (`max %x, %zero`), softmax, a linear layer (`matmul` then `add`) or a mean (`reduce_sum`
-// then `div`) is written with these primitives, by hand or by the Tensor API when it is traced.
+// The primitive op set: one enum with typed attributes. No layer is an op of its own: ReLU is
+// `max %x, %zero`, a linear layer `matmul` then `add`, a mean `reduce_sum` then `div`; the
+// Tensor API's `relu`, `gelu`, `softmax` and `mean` record such primitives when traced.
 
 /// Elementwise unary functions.
 public enum UnaryOp: String, CaseIterable, Hashable, Sendable {
@@ -82,12 +82,18 @@ public enum PoolOp: String, CaseIterable, Hashable, Sendable {
 public enum ScalarValue: Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral,
   ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral
 {
+  /// An integer literal (`7`, `-9223372036854775808`).
   case int(Int64)
+  /// A float literal (`2.5`, `-0.0`, `inf`, `nan`).
   case float(Double)
+  /// `true` or `false`.
   case bool(Bool)
 
+  /// `7` in Swift source is `.int(7)`.
   public init(integerLiteral value: Int64) { self = .int(value) }
+  /// `2.5` in Swift source is `.float(2.5)`.
   public init(floatLiteral value: Double) { self = .float(value) }
+  /// `true` in Swift source is `.bool(true)`.
   public init(booleanLiteral value: Bool) { self = .bool(value) }
 
   /// Floats compare bit for bit, as constants do: `nan` equals itself, `-0.0` differs from

@@ -25,6 +25,7 @@ public struct OutOfMemoryError: Error, Equatable, Sendable, CustomStringConverti
   /// The limit it exceeds.
   public let available: Int
 
+  /// The error for `what`, which needs `bytes` of the `available` bytes.
   public init(what: String, bytes: Int, available: Int) {
     self.what = what
     self.bytes = bytes
