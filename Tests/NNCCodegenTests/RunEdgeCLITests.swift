@@ -211,3 +211,19 @@ import Testing
     }
   }
 }
+
+@Suite struct MemoryLimitTests {
+  /// Under `ulimit -v 4000000` (4,096,000,000 bytes of address space) an 8 GB result is refused
+  /// with that limit named, although the machine may have more physical memory.
+  @Test func addressSpaceLimitIsHonoured() throws {
+    let exe = try #require(NNCTool.binary, "the nnc executable was not found next to the test bundle; set NNC_BINARY")
+    let dir = ScratchDirectory()
+    try dir.write(
+      "f.swiftgraph", "swiftgraph 1\nfunc @f(%x: f32[1]) -> f32[2000000000] {\n  %0 = expand %x shape=[2000000000]\n  return %0\n}\n")
+    try Npy.write(NDArray([Float(1)], shape: [1]), to: dir.path("x.npy"))
+    let script = "ulimit -v 4000000 && exec \"$0\" run f.swiftgraph --input x=x.npy --interpret"
+    let r = try runExecutable(URL(fileURLWithPath: "/bin/sh"), ["-c", script, exe.path], in: dir.url)
+    #expect(r.status == 1, "\(r.stderr)")
+    #expect(r.stderr == "error: @f: expand at f.swiftgraph:3:8: f32[2000000000] needs 8 GB: out of memory (at most 4.1 GB can be allocated)\n")
+  }
+}
