@@ -37,6 +37,6 @@ extension Tensor {
 
   /// `self` with `low[i]` elements before and `high[i]` after along each axis, set to `value`.
   public func padded(low: [Int], high: [Int], value: Double = 0, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-    Tensor.apply(.pad(low: low, high: high, value: value), [self], here(file, line))
+    Tensor.apply(.pad(low: low, high: high, value: .float(value)), [self], here(file, line))
   }
 }

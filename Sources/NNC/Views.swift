@@ -429,11 +429,11 @@ extension Tensor {
       } else if value.isNaN {
         // NaN equals nothing, itself included: the guard is that the value is NaN again.
         pred = tracer.emit(.compare(.ne), [scalar, scalar], loc).first ?? scalar
-        message = "value was \(Tracer.constant(NDArray(shape: [], storage: a.storage)).data) when traced"
+        message = "value was \(Tracer.constant(NDArray(shape: [], storage: a.storage)).literal) when traced"
       } else {
         let c = tracer.emit(.constant(Tracer.constant(NDArray(shape: [], storage: a.storage))), [], loc).first ?? scalar
         pred = tracer.emit(.compare(.eq), [scalar, c], loc).first ?? scalar
-        message = "value was \(Tracer.constant(NDArray(shape: [], storage: a.storage)).data) when traced"
+        message = "value was \(Tracer.constant(NDArray(shape: [], storage: a.storage)).literal) when traced"
       }
       _ = tracer.emit(.guardTrue(message: message), [pred], loc)
     }

@@ -36,6 +36,13 @@ public struct CompileOptions: Hashable, Sendable {
 /// The version of the code generator; part of every cache key.
 public let codegenVersion = "nnc-codegen-2"
 
+/// The version of LLVM the code generator was built against and links (`"14.0.6"`).
+public let llvmVersion = String(cString: cllvm_version_string())
+
+/// The default target triple LLVM reports (`x86_64-pc-linux-gnu`): what `compile` emits code
+/// for when no CPU is named, together with `hostTarget().cpu`.
+public func defaultTargetTriple() -> String { takeMessage(LLVMGetDefaultTargetTriple()) }
+
 /// The host CPU name and feature string LLVM reports.
 public func hostTarget() throws(CodegenError) -> (cpu: String, features: String) {
   try initializeNativeTarget()

@@ -102,14 +102,12 @@ extension FunctionLowering {
   func constantKernel(_ c: Constant, _ o: LLVMValueRef, _ rt: TensorType) {
     let n = product(dims(rt))
     if c.data.count == 1 || rt.staticShape == nil {
-      let v: Double
+      let scalar: LLVMValueRef
       switch c.data {
-      case .floats(let x): v = x[0]
-      case .ints(let x): v = Double(x[0])
-      case .bools(let x): v = x[0] ? 1 : 0
+      case .floats(let x): scalar = constScalar(.float(x[0]), as: rt.dtype)
+      case .ints(let x): scalar = constScalar(.int(x[0]), as: rt.dtype)
+      case .bools(let x): scalar = constScalar(.bool(x[0]), as: rt.dtype)
       }
-      var scalar = constScalar(v, rt.dtype)
-      if case .ints(let x) = c.data { scalar = LLVMConstInt(regType(rt.dtype), UInt64(bitPattern: x[0]), 1) }
       loop(n) { i in self.store(scalar, o, i, rt.dtype) }
       return
     }
@@ -137,10 +135,10 @@ extension FunctionLowering {
     return LLVMBuildInBoundsGEP2(b, arrayType, g, &zero, 2, "")
   }
 
-  func padKernel(_ x: LLVMValueRef, _ xt: TensorType, _ o: LLVMValueRef, _ rt: TensorType, low: [Int], value: Double) {
+  func padKernel(_ x: LLVMValueRef, _ xt: TensorType, _ o: LLVMValueRef, _ rt: TensorType, low: [Int], value: ScalarValue) {
     let inDims = dims(xt)
     let inStrides = strides(xt)
-    let fill = constScalar(value, rt.dtype)
+    let fill = constScalar(value, as: rt.dtype)
     // Padding reads a one-element stand-in holding the fill value, so an empty input (whose
     // pointer may be null) is never read.
     let stand = entryAlloca(memType(rt.dtype))

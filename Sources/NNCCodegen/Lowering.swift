@@ -90,17 +90,20 @@ final class FunctionLowering {
   func constI64(_ v: Int) -> LLVMValueRef { LLVMConstInt(i64, UInt64(bitPattern: Int64(v)), 1) }
   func constI32(_ v: Int32) -> LLVMValueRef { LLVMConstInt(i32, UInt64(bitPattern: Int64(v)), 1) }
 
-  /// A scalar constant of `t` in register form. Integers convert as the interpreter does
+  /// A float scalar constant of `t` in register form. Integers convert as the interpreter does
   /// (`saturatingInt64`): truncated toward zero, out-of-range values clamped, NaN as 0.
-  func constScalar(_ v: Double, _ t: DType) -> LLVMValueRef {
-    let saturated: Int64 =
-      v.isNaN ? 0 : v >= 9_223_372_036_854_775_807 ? .max : v <= -9_223_372_036_854_775_808 ? .min : Int64(v.rounded(.towardZero))
+  func constScalar(_ v: Double, _ t: DType) -> LLVMValueRef { constScalar(.float(v), as: t) }
+
+  /// A scalar attribute as a constant of `t` in register form, converted as `ScalarValue`
+  /// says: an integer becomes `LLVMConstInt` of its exact value (clamped to i32's range for
+  /// i32), never a Double; floats truncate and saturate for integer types.
+  func constScalar(_ v: ScalarValue, as t: DType) -> LLVMValueRef {
     switch t {
-    case .f32: return LLVMConstReal(f32, Double(Float(v)))
-    case .f64: return LLVMConstReal(f64, v)
-    case .i32: return LLVMConstInt(i32, UInt64(bitPattern: Int64(Int32(clamping: saturated))), 1)
-    case .i64: return LLVMConstInt(i64, UInt64(bitPattern: saturated), 1)
-    case .bool: return LLVMConstInt(i1, v != 0 ? 1 : 0, 0)
+    case .f32: return LLVMConstReal(f32, Double(v.float32))
+    case .f64: return LLVMConstReal(f64, v.float64)
+    case .i32: return LLVMConstInt(i32, UInt64(bitPattern: Int64(v.int32)), 1)
+    case .i64: return LLVMConstInt(i64, UInt64(bitPattern: v.int64), 1)
+    case .bool: return LLVMConstInt(i1, v.bool ? 1 : 0, 0)
     }
   }
 

@@ -204,8 +204,8 @@ public struct Function: Hashable, Sendable {
   }
 
   /// The function with values renumbered in order of definition (parameters first, then
-  /// instruction results in textual order) and unused value slots dropped: the form the printer
-  /// shows and the parser builds.
+  /// instruction results in textual order), unused value slots dropped, and a pad value of 0.0
+  /// written as the default 0: the form the printer shows and the parser builds.
   public func canonicalized() -> Function {
     var map: [Int: Int] = [:]
     var types: [TensorType?] = []
@@ -223,6 +223,8 @@ public struct Function: Hashable, Sendable {
         i.operands = inst.operands.map(use)
         i.results = inst.results.map(def)
         i.regions = inst.regions.map(walk)
+        // A pad value of 0.0 is the default, as 0 is: the printer leaves both out.
+        if case .pad(let lo, let hi, let v) = i.op, v.isPlainZero { i.op = .pad(low: lo, high: hi, value: 0) }
         return i
       }
       out.terminator = b.terminator.map(use)

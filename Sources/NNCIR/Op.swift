@@ -1,5 +1,6 @@
-// The primitive op set: one enum with typed attributes. Composite layers (softmax, layer norm,
-// cross-entropy, GELU, linear) are built from these by the frontend.
+// The primitive op set: one enum with typed attributes. No layer is an op of its own: ReLU is
+// `max %x, %zero`, a linear layer `matmul` then `add`, a mean `reduce_sum` then `div`; the
+// Tensor API's `relu`, `gelu`, `softmax` and `mean` record such primitives when traced.
 
 /// Elementwise unary functions.
 public enum UnaryOp: String, CaseIterable, Hashable, Sendable {
@@ -71,6 +72,125 @@ public enum ArgReduceOp: String, CaseIterable, Hashable, Sendable {
 /// 2-D pooling kinds.
 public enum PoolOp: String, CaseIterable, Hashable, Sendable {
   case max, avg
+}
+
+/// A scalar attribute exactly as it was written: an integer (`7`), a float (`2.5`, `inf`, `nan`)
+/// or a bool (`true`). Integers are kept as `Int64` and never pass through `Double`, so
+/// `9007199254740993` stays exact; the value is converted to an operand's dtype only when the
+/// graph runs (`int64`, `float32`, `float64`, `bool` below say how).
+public enum ScalarValue: Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral,
+  ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral
+{
+  /// An integer literal (`7`, `-9223372036854775808`).
+  case int(Int64)
+  /// A float literal (`2.5`, `-0.0`, `inf`, `nan`).
+  case float(Double)
+  /// `true` or `false`.
+  case bool(Bool)
+
+  /// `7` in Swift source is `.int(7)`.
+  public init(integerLiteral value: Int64) { self = .int(value) }
+  /// `2.5` in Swift source is `.float(2.5)`.
+  public init(floatLiteral value: Double) { self = .float(value) }
+  /// `true` in Swift source is `.bool(true)`.
+  public init(booleanLiteral value: Bool) { self = .bool(value) }
+
+  /// Floats compare bit for bit, as constants do: `nan` equals itself, `-0.0` differs from
+  /// `0.0`. Values of different kinds differ (`1` is not `1.0`).
+  public static func == (a: ScalarValue, b: ScalarValue) -> Bool {
+    switch (a, b) {
+    case (.int(let x), .int(let y)): return x == y
+    case (.float(let x), .float(let y)): return x.bitPattern == y.bitPattern
+    case (.bool(let x), .bool(let y)): return x == y
+    default: return false
+    }
+  }
+
+  public func hash(into h: inout Hasher) {
+    switch self {
+    case .int(let v): h.combine(0); h.combine(v)
+    case .float(let v): h.combine(1); h.combine(v.bitPattern)
+    case .bool(let v): h.combine(2); h.combine(v)
+    }
+  }
+
+  /// The text form: `-3`, `2.5`, `-0.0`, `inf`, `nan`, `true`.
+  public var description: String {
+    switch self {
+    case .int(let v): return String(v)
+    case .float(let v): return formatFloat(v, .f64)
+    case .bool(let v): return v ? "true" : "false"
+    }
+  }
+
+  /// True for `0` and `0.0` (not `-0.0`): the default of `pad`'s value, left out when printing.
+  public var isPlainZero: Bool {
+    switch self {
+    case .int(let v): return v == 0
+    case .float(let v): return v == 0 && v.sign == .plus
+    case .bool: return false
+    }
+  }
+
+  /// As an integer: floats truncate toward zero, saturate at the Int64 range, NaN gives 0
+  /// (the IR's float-to-int rule); bools are 0 or 1.
+  public var int64: Int64 {
+    switch self {
+    case .int(let v): return v
+    case .float(let d):
+      if d.isNaN { return 0 }
+      if d >= 9_223_372_036_854_775_807 { return .max }
+      if d <= -9_223_372_036_854_775_808 { return .min }
+      return Int64(d.rounded(.towardZero))
+    case .bool(let b): return b ? 1 : 0
+    }
+  }
+
+  /// As i32: `int64` clamped to the Int32 range.
+  public var int32: Int32 { Int32(clamping: int64) }
+
+  /// As f64: integers round once to the nearest Double.
+  public var float64: Double {
+    switch self {
+    case .int(let v): return Double(v)
+    case .float(let d): return d
+    case .bool(let b): return b ? 1 : 0
+    }
+  }
+
+  /// As f32: integers and doubles round once to the nearest Float (an integer never goes
+  /// through Double first).
+  public var float32: Float {
+    switch self {
+    case .int(let v): return Float(v)
+    case .float(let d): return Float(d)
+    case .bool(let b): return b ? 1 : 0
+    }
+  }
+
+  /// As bool: true when not zero (NaN is not zero).
+  public var bool: Bool {
+    switch self {
+    case .int(let v): return v != 0
+    case .float(let d): return d != 0
+    case .bool(let b): return b
+    }
+  }
+
+  /// Whether the value converts to `dtype` without losing its meaning: any number for floats;
+  /// an integer or an integral float for integers (out-of-range values saturate when run); 0,
+  /// 1, `true` or `false` for bool. A bool fits only bool.
+  public func fits(_ dtype: DType) -> Bool {
+    switch (self, dtype) {
+    case (.bool, .bool): return true
+    case (.bool, _): return false
+    case (_, .f32), (_, .f64): return true
+    case (.int(let v), .bool): return v == 0 || v == 1
+    case (.int, _): return true
+    case (.float(let d), .bool): return d == 0 || d == 1
+    case (.float(let d), _): return d.rounded(.towardZero) == d
+    }
+  }
 }
 
 /// Elements of a constant: one value repeated (splat) or one per element, row-major.
@@ -183,7 +303,8 @@ public enum Op: Hashable, Sendable {
   /// NumPy `broadcast_to`.
   case expand(shape: [Dim])
   case slice(start: [Int], end: [Dim], step: [Int])
-  case pad(low: [Int], high: [Int], value: Double)
+  /// `value` fills the new elements; it is converted to the operand's dtype when the graph runs.
+  case pad(low: [Int], high: [Int], value: ScalarValue)
   case concat(axis: Int)
   case matmul
   case conv2d(Conv2DAttrs)
@@ -211,7 +332,7 @@ extension Op {
 }
 
 extension Op {
-  /// Synthesized equality except that the `pad` value compares bit for bit, like constants.
+  /// Synthesized equality (the `pad` value compares bit for bit, like constants).
   public static func == (a: Op, b: Op) -> Bool {
     switch a {
     case .constant(let x): if case .constant(let y) = b { return x == y }
@@ -230,7 +351,7 @@ extension Op {
     case .slice(let s, let e, let st):
       if case .slice(let s2, let e2, let st2) = b { return s == s2 && e == e2 && st == st2 }
     case .pad(let lo, let hi, let v):
-      if case .pad(let lo2, let hi2, let v2) = b { return lo == lo2 && hi == hi2 && v.bitPattern == v2.bitPattern }
+      if case .pad(let lo2, let hi2, let v2) = b { return lo == lo2 && hi == hi2 && v == v2 }
     case .concat(let x): if case .concat(let y) = b { return x == y }
     case .matmul: if case .matmul = b { return true }
     case .conv2d(let x): if case .conv2d(let y) = b { return x == y }

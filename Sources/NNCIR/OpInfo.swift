@@ -82,7 +82,11 @@ struct AttributeReader {
       if let d { return d }
       throw .missing(name)
     }
-    guard case .int(let v) = a else { throw .badValue(name, expected: "an integer") }
+    guard case .int(let v) = a else {
+      var example = "1"
+      if case .dims(let d) = a, d.count == 1, let v = d[0].value { example = String(v) }
+      throw .badValue(name, expected: "an integer, like \(name)=\(example)")
+    }
     return v
   }
   mutating func bool(_ name: String, default d: Bool) throws(AttributeError) -> Bool {
@@ -90,12 +94,14 @@ struct AttributeReader {
     guard case .bool(let v) = a else { throw .badValue(name, expected: "true or false") }
     return v
   }
-  mutating func float(_ name: String, default d: Double) throws(AttributeError) -> Double {
+  /// A number or bool exactly as written (integers stay integers).
+  mutating func scalar(_ name: String, default d: ScalarValue) throws(AttributeError) -> ScalarValue {
     guard let a = take(name) else { return d }
     switch a {
-    case .float(let v): return v
-    case .int(let v): return Double(v)
-    default: throw .badValue(name, expected: "a number")
+    case .int(let v): return .int(Int64(v))
+    case .float(let v): return .float(v)
+    case .bool(let v): return .bool(v)
+    default: throw .badValue(name, expected: "a number, true or false")
     }
   }
   mutating func string(_ name: String, default d: String) throws(AttributeError) -> String {
@@ -113,12 +119,25 @@ struct AttributeReader {
       if let d { return d }
       throw .missing(name)
     }
-    guard case .dims(let v) = a else { throw .badValue(name, expected: "a list like [N,4]") }
+    guard case .dims(let v) = a else {
+      let example = if case .int(let v) = a { "[\(v)]" } else { "[N,4]" }
+      throw .badValue(name, expected: "a list, like \(name)=\(example)")
+    }
     return v
   }
   mutating func ints(_ name: String, default d: [Int]? = nil, count: Int? = nil) throws(AttributeError) -> [Int] {
-    let expected = count.map { "a list of \($0) integers" } ?? "a list of integers"
-    let ds = try dims(name, default: d.map { $0.map(Dim.int) })
+    // An example that fits: the integer given, repeated, or small ones (`padding=[1,1]`).
+    var items = count.map { Array(repeating: "1", count: $0) } ?? ["0", "1"]
+    if case .int(let v)? = attrs[name] { items = Array(repeating: String(v), count: count ?? 1) }
+    let example = "\(name)=[" + items.joined(separator: ",") + "]"
+    let expected = (count.map { "a list of \($0) integers" } ?? "a list of integers") + ", like \(example)"
+    let ds: [Dim]
+    do {
+      ds = try dims(name, default: d.map { $0.map(Dim.int) })
+    } catch {
+      if case .badValue = error { throw .badValue(name, expected: expected) }
+      throw error
+    }
     var out: [Int] = []
     for x in ds {
       guard let v = x.value else { throw .badValue(name, expected: expected) }
@@ -225,7 +244,13 @@ extension Op {
       return [("start", ints(start)), ("end", .dims(end))]
         + (step.allSatisfy { $0 == 1 } ? [] : [("step", ints(step))])
     case .pad(let lo, let hi, let v):
-      return [("low", ints(lo)), ("high", ints(hi))] + (v == 0 && v.sign == .plus ? [] : [("value", .float(v))])
+      let value: Attribute
+      switch v {
+      case .int(let i): value = .int(Int(i))
+      case .float(let d): value = .float(d)
+      case .bool(let b): value = .bool(b)
+      }
+      return [("low", ints(lo)), ("high", ints(hi))] + (v.isPlainZero ? [] : [("value", value)])
     case .concat(let axis): return [("axis", .int(axis))]
     case .conv2d(let a):
       var out: [(String, Attribute)] = []
@@ -278,7 +303,7 @@ extension Op {
           start: start, end: try r.dims("end"),
           step: try r.ints("step", default: Array(repeating: 1, count: start.count)))
       case "pad":
-        op = .pad(low: try r.ints("low"), high: try r.ints("high"), value: try r.float("value", default: 0))
+        op = .pad(low: try r.ints("low"), high: try r.ints("high"), value: try r.scalar("value", default: 0))
       case "concat": op = .concat(axis: try r.int("axis"))
       case "matmul": op = .matmul
       case "conv2d":

@@ -502,8 +502,45 @@ struct Parser {
     return Constant(type: type, data: data)
   }
 
-  /// " (did you mean 'x'?)" for the nearest mnemonic, when one is close.
+  /// Names other frameworks use for ops that nnc spells differently.
+  static let renamed: [String: String] = [
+    "transpose": "permute", "view": "reshape", "flatten": "reshape", "broadcast": "expand",
+    "broadcast_to": "expand", "dot": "matmul", "mm": "matmul", "bmm": "matmul", "gemm": "matmul",
+    "conv": "conv2d", "convolution": "conv2d", "maxpool": "maxpool2d", "max_pool2d": "maxpool2d",
+    "max_pool": "maxpool2d", "avgpool": "avgpool2d", "avg_pool2d": "avgpool2d", "avg_pool": "avgpool2d",
+    "sum": "reduce_sum", "amax": "reduce_max", "amin": "reduce_min", "where": "select",
+    "cat": "concat", "concatenate": "concat", "multiply": "mul", "subtract": "sub", "divide": "div",
+    "negative": "neg", "maximum": "max", "minimum": "min", "power": "pow", "equal": "eq",
+    "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+    "astype": "cast", "convert": "cast", "constant": "const", "assert": "guard", "if": "cond",
+  ]
+
+  /// How common layers that are not ops are written with the primitives.
+  static let composites: [String: String] = [
+    "relu": "write ReLU as 'max %x, %zero' with '%zero = const 0.0 : f32[]'",
+    "softmax": "write softmax with reduce_max, sub, exp, reduce_sum (keepdims=true) and div",
+    "log_softmax": "write log-softmax with reduce_max, sub, exp, reduce_sum (keepdims=true), log and sub",
+    "gelu": "write GELU as x * 0.5 * (1 + erf(x * 0.70710678)) with mul, erf and add",
+    "linear": "write a linear layer as 'matmul %x, %w' then 'add' of the bias",
+    "dense": "write a dense layer as 'matmul %x, %w' then 'add' of the bias",
+    "mean": "write a mean as reduce_sum, then div by a const holding the number of elements summed",
+    "reduce_mean": "write a mean as reduce_sum, then div by a const holding the number of elements summed",
+    "clamp": "write clamp as max then min with two consts",
+    "clip": "write clip as max then min with two consts",
+    "square": "write a square as 'mul %x, %x'",
+    "reciprocal": "write a reciprocal as 'div %one, %x' with '%one = const 1.0 : f32[]'",
+    "silu": "write SiLU as 'mul %x, %s' with '%s = sigmoid %x'",
+    "leaky_relu": "write leaky ReLU as 'select' of 'gt %x, %zero' between %x and 'mul %x, %slope'",
+    "dropout": "dropout is the identity at inference: use the input itself",
+    "identity": "use the value itself",
+  ]
+
+  /// " (did you mean 'x'?)" for the nearest mnemonic, when one is close, or how a known name
+  /// from other frameworks is written here.
   static func suggestion(for word: String) -> String {
+    let lower = word.lowercased()
+    if let op = renamed[lower] { return " (did you mean '\(op)'?)" }
+    if let how = composites[lower] { return " (\(how))" }
     func distance(_ a: [Character], _ b: [Character]) -> Int {
       var prev = Array(0...b.count)
       for i in 1...max(a.count, 1) where !a.isEmpty {

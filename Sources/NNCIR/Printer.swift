@@ -86,7 +86,7 @@ private struct FunctionPrinter {
     if !results.isEmpty { line += results.joined(separator: ", ") + " = " }
     line += inst.op.mnemonic
     if case .constant(let c) = inst.op {
-      line += " " + literal(c)
+      line += " " + c.literal
     }
     if !operands.isEmpty { line += " " + operands.joined(separator: ", ") }
     for (k, v) in inst.op.attributes { line += " \(k)=\(v)" }
@@ -111,8 +111,13 @@ private struct FunctionPrinter {
     }
     out += indent + "}\n"
   }
+}
 
-  func literal(_ c: Constant) -> String {
+extension Constant {
+  /// The literal as the `.swiftgraph` format writes it after `const`: `10.0`, `-3`, `true`,
+  /// `[[1, 2], [3, 4]]` (a splat is one element).
+  public var literal: String {
+    let c = self
     let dtype = c.type.dtype
     func element(_ i: Int) -> String {
       switch c.data {

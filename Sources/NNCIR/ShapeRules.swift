@@ -164,9 +164,7 @@ extension Op {
       guard lo.count == x.rank, hi.count == x.rank else {
         throw ShapeError("low and high need one entry per axis of \(x)")
       }
-      if !x.dtype.isFloat && !(value.rounded(.towardZero) == value && (x.dtype != .bool || value == 0 || value == 1)) {
-        throw ShapeError("value \(formatFloat(value, .f64)) does not fit \(x.dtype)")
-      }
+      guard value.fits(x.dtype) else { throw ShapeError("value \(value) does not fit \(x.dtype)") }
       var shape: [Dim] = []
       for i in 0..<x.rank {
         guard lo[i] >= 0, hi[i] >= 0 else { throw ShapeError("padding on axis \(i) must not be negative") }

@@ -91,6 +91,13 @@ public struct PassManager {
     self.output = output
   }
 
+  /// True when the IR is printed after the last pass of the pipeline: that printout is the
+  /// final IR, so `nnc dump` does not print it a second time.
+  public var printsFinalIR: Bool {
+    guard let last = passes.last else { return false }
+    return printAfterAll || printAfter.contains(last.name)
+  }
+
   /// Runs every pass over every function in order. Throws the first diagnostic, from a pass or
   /// from the verifier (naming the pass that broke the invariant).
   @discardableResult

@@ -11,6 +11,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
   case symbolConflict(function: String, symbol: String, first: Int, second: Int, parameter: String)
   case guardFailed(function: String, message: String, location: String)
   case kernel(String)
+  /// A buffer the run needs is larger than the process can ever allocate (`Memory.limit`).
+  case outOfMemory(OutOfMemoryError)
   /// The function does not verify.
   case invalidFunction(String)
 
@@ -23,6 +25,7 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case .guardFailed(let f, let m, let l):
       return "@\(f): guard failed at \(l)" + (m.isEmpty ? "" : ": \(m)")
     case .kernel(let m): return m
+    case .outOfMemory(let e): return e.description
     case .invalidFunction(let m): return "invalid function: \(m)"
     }
   }
@@ -87,12 +90,23 @@ public enum Interpreter {
         }
       default:
         let op = inst.op.resolved(bindings)
-        let shapes: [[Int]]
+        let types: [TensorType]
         do {
-          shapes = try op.resultTypes(for: xs.map(\.type)).map { $0.staticShape ?? [] }
+          types = try op.resultTypes(for: xs.map(\.type))
         } catch {
           throw .kernel("@\(f.name): \(op.mnemonic): \(error.message)")
         }
+        // Result arrays get their sizes from the inputs: check them before the kernel allocates.
+        // (The kernels' temporary index tables, 8 bytes per element, are not counted.)
+        for t in types {
+          do {
+            let at = inst.loc?.description ?? inst.textPos?.description
+            try Memory.checkArray(t, what: "@\(f.name): \(op.mnemonic)" + (at.map { " at \($0)" } ?? ""))
+          } catch {
+            throw .outOfMemory(error)
+          }
+        }
+        let shapes = types.map { $0.staticShape ?? [] }
         let results: [NDArray]
         do {
           results = try Kernels.apply(op, xs, resultShapes: shapes)

@@ -41,7 +41,8 @@ public enum ArrayStorage: Equatable, Sendable {
     }
   }
 
-  /// Element `i` as a Double (bool as 0/1); for printing and tests.
+  /// Element `i` as a Double (bool as 0/1); for printing and tests. Lossy for i64 beyond 2^53:
+  /// compare and print integers through their own cases (`ExactComparison`) instead.
   public func double(_ i: Int) -> Double {
     switch self {
     case .f32(let v): return Double(v[i])
@@ -52,15 +53,16 @@ public enum ArrayStorage: Equatable, Sendable {
     }
   }
 
-  /// The elements at `indices`; an index of -1 takes `fill` (converted to the dtype).
-  public func gather(_ indices: [Int], fill: Double = 0) -> ArrayStorage {
+  /// The elements at `indices`; an index of -1 takes `fill`, converted to the dtype as
+  /// `ScalarValue` says (integers exactly, saturating at the dtype's range).
+  public func gather(_ indices: [Int], fill: ScalarValue = 0) -> ArrayStorage {
     func g<T>(_ v: [T], _ f: T) -> [T] { indices.map { $0 < 0 ? f : v[$0] } }
     switch self {
-    case .f32(let v): return .f32(g(v, Float(fill)))
-    case .f64(let v): return .f64(g(v, fill))
-    case .i32(let v): return .i32(g(v, Int32(clamping: saturatingInt64(fill))))
-    case .i64(let v): return .i64(g(v, saturatingInt64(fill)))
-    case .bool(let v): return .bool(g(v, fill != 0))
+    case .f32(let v): return .f32(g(v, fill.float32))
+    case .f64(let v): return .f64(g(v, fill.float64))
+    case .i32(let v): return .i32(g(v, fill.int32))
+    case .i64(let v): return .i64(g(v, fill.int64))
+    case .bool(let v): return .bool(g(v, fill.bool))
     }
   }
 
@@ -115,6 +117,7 @@ public struct NDArray: Equatable, Sendable, CustomStringConvertible {
   public var type: TensorType { TensorType(dtype, shape.map(Dim.int)) }
 
   public var description: String {
-    "NDArray(\(type), \((0..<min(count, 8)).map { storage.double($0) })\(count > 8 ? "..." : ""))"
+    "NDArray(\(type), [" + (0..<min(count, 8)).map { ExactComparison.element(self, $0) }.joined(separator: ", ")
+      + (count > 8 ? ", ...])" : "])")
   }
 }

@@ -35,6 +35,8 @@ public enum NpyError: Error, Equatable, Sendable, CustomStringConvertible {
   case sizeMismatch(shape: [Int], dtype: DType, expectedBytes: Int, gotBytes: Int)
   /// Reading or writing the file failed.
   case io(path: String, message: String)
+  /// The file or its array is larger than the process can ever allocate (`Memory.limit`).
+  case outOfMemory(OutOfMemoryError)
 
   public var description: String {
     switch self {
@@ -56,6 +58,7 @@ public enum NpyError: Error, Equatable, Sendable, CustomStringConvertible {
     case .sizeMismatch(let s, let t, let e, let g):
       return "data size mismatch: shape \(shapeText(s)) of \(t) needs \(e) bytes, the file has \(g)"
     case .io(let p, let m): return "\(p): \(m)"
+    case .outOfMemory(let e): return e.description
     }
   }
 }
@@ -124,6 +127,11 @@ public enum Npy {
     }
     if available > needed {
       throw .sizeMismatch(shape: header.shape, dtype: header.dtype, expectedBytes: needed, gotBytes: available)
+    }
+    do {
+      try Memory.checkAllocation(bytes: needed, what: "the array of \(TensorType(header.dtype, header.shape.map(Dim.int)))")
+    } catch {
+      throw .outOfMemory(error)
     }
     let storage = bytes.withUnsafeBytes { raw in
       elements(UnsafeRawBufferPointer(rebasing: raw[dataStart...]), header.dtype, header.count)
@@ -414,6 +422,11 @@ public enum Npy {
     guard fstat(fd, &st) == 0 else { throw ioError(path) }
     if (st.st_mode & S_IFMT) == S_IFDIR { throw .io(path: path, message: "is a directory") }
     var out: [UInt8] = []
+    do {
+      try Memory.checkAllocation(bytes: Int(st.st_size), what: "the file")
+    } catch {
+      throw .outOfMemory(error)
+    }
     out.reserveCapacity(max(0, Int(st.st_size)))
     var buf = [UInt8](repeating: 0, count: 1 << 16)
     while true {

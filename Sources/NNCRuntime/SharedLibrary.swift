@@ -61,6 +61,23 @@ public struct CompiledEntry: @unchecked Sendable {
     // taken) instead of computing garbage or failing to allocate the results.
     if !bindings.isEmpty && !shapeRulesHold(bindings) { return try Interpreter.run(function, inputs) }
     let symbols = function.sizeSymbols
+    // Result sizes come from the inputs: an impossible one is an error, not a trap in malloc.
+    // The compiled code mallocs every intermediate at entry; an impossible one is named here
+    // rather than reported as a bare status 1.
+    do {
+      for (k, t) in function.resultTypes.enumerated() {
+        try Memory.checkArray(t.resolved(bindings), what: "result \(k) of @\(function.name)")
+      }
+      var intermediates: [(TensorType, Instruction)] = []
+      function.forEachInstruction { inst in
+        for r in inst.results { if let t = function.type(of: r) { intermediates.append((t, inst)) } }
+      }
+      for (t, inst) in intermediates {
+        try Memory.checkArray(t.resolved(bindings), what: "@\(function.name): \(inst.op.mnemonic)" + Self.place(inst))
+      }
+    } catch {
+      throw .outOfMemory(error)
+    }
     var outputs = function.resultTypes.map { t in NDArray.zeros(t.dtype, t.resolved(bindings).staticShape ?? []) }
     let sizes = symbols.map { Int64(bindings[$0] ?? 0) }
     // Capture only the entry pointer: capturing `self` copies the whole IR function per call.
@@ -69,7 +86,7 @@ public struct CompiledEntry: @unchecked Sendable {
       ptrs.withUnsafeBufferPointer { b in sizes.withUnsafeBufferPointer { s in entry(b.baseAddress, s.baseAddress) } }
     }
     if status == 0 { return outputs }
-    if status == 1 { throw .kernel("@\(function.name): out of memory") }
+    if status == 1 { throw .kernel("@\(function.name): out of memory (an intermediate buffer could not be allocated)") }
     let k = Int(status) - 2
     let guards = function.guards
     guard k >= 0 && k < guards.count, case .guardTrue(let message) = guards[k].op else {
@@ -81,6 +98,11 @@ public struct CompiledEntry: @unchecked Sendable {
 }
 
 extension CompiledEntry {
+  /// ` at FILE:LINE[:COL]` for an instruction with a location, else "".
+  static func place(_ inst: Instruction) -> String {
+    (inst.loc?.description ?? inst.textPos?.description).map { " at \($0)" } ?? ""
+  }
+
   /// Whether every instruction's shape rule (and every declared cond result) holds at these
   /// symbol sizes.
   func shapeRulesHold(_ bindings: [String: Int]) -> Bool {

@@ -1,5 +1,6 @@
 // `nnc run`: compile one function to a temporary shared library, run it natively on .npy inputs,
-// and print or save its results; with --check, compare them with the reference interpreter.
+// and print or save its results; with --check, compare them with the reference interpreter;
+// with --interpret, run the reference interpreter alone.
 
 import ArgumentParser
 import Foundation
@@ -13,7 +14,7 @@ import NNCRuntime
 
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Compile a function, run it natively on .npy inputs, and print or save its results.",
+    abstract: "Run a function on .npy inputs, compiled natively (or by the interpreter with --interpret), and print or save its results.",
     discussion: """
       Every parameter needs an --input NAME=FILE.npy (NAME as written in the file, with or \
       without the %). The arrays must have the parameter's dtype and shape; symbolic dims such \
@@ -21,11 +22,17 @@ struct Run: ParsableCommand {
       result, in order) or, without --output, printed. The function is compiled to a temporary \
       shared library (removed again) for the chosen CPU.
 
-      --check also runs the reference interpreter and compares: exactly, or within rtol 1e-5 \
-      (plus 1e-6 of the result's largest magnitude) when the function sums (reduce_sum, \
-      matmul, conv2d, avgpool2d), whose order the vectorizer may change. A mismatch exits 1.
+      --check also runs the reference interpreter and compares every result exactly: integers \
+      and bools by value, floats by bit pattern (so -0.0 differs from 0.0), except that any NaN \
+      equals any NaN. A mismatch names the result, the element's coordinates and both values, \
+      and exits 1.
 
-      A failed guard exits 1 with its message and location. Example:
+      --interpret runs the reference interpreter instead of compiled code: nothing is \
+      compiled or linked (no C compiler needed); inputs and outputs work the same way. It \
+      cannot be combined with --check.
+
+      A failed guard exits 1 with its message and location; a result too large for this \
+      machine's memory exits 1 naming it. Example:
         nnc run Samples/models/mlp.swiftgraph --input x=x.npy --input w1=w1.npy \\
           --input b1=b1.npy --input w2=w2.npy --input b2=b2.npy --output y.npy --check
       """)
@@ -45,12 +52,22 @@ struct Run: ParsableCommand {
   @Option(help: ArgumentHelp("The function to run (default: the file's only function).", valueName: "name"))
   var function: String?
 
-  @Flag(help: "Also run the reference interpreter and compare; exit 1 on a mismatch.")
+  @Flag(help: "Also run the reference interpreter and compare exactly; exit 1 on a mismatch.")
   var check = false
+
+  @Flag(help: "Run the reference interpreter instead of compiled code (no code generation, no cc).")
+  var interpret = false
 
   @OptionGroup var target: TargetFlags
 
   func validate() throws {
+    if interpret && check {
+      throw ValidationError(
+        "--interpret and --check cannot be used together: --check compares compiled code with the interpreter")
+    }
+    if interpret && (target.cpu != nil || target.features != nil || target.vectorWidth != nil) {
+      throw ValidationError("--cpu, --features and --vector-width choose the code generator's target; --interpret generates no code")
+    }
     for item in inputs {
       guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else {
         throw ValidationError("--input: '\(item)' is not NAME=PATH.npy")
@@ -71,14 +88,21 @@ struct Run: ParsableCommand {
     } catch {
       failError(inputMessage(error, sources))
     }
-    target.checkCPU()
-    let entry = compileAndLoad(f)
-
     let results: [NDArray]
-    do {
-      results = try entry.run(arrays)
-    } catch {
-      failError(error.description)
+    if interpret {
+      do {
+        results = try Interpreter.run(f, arrays)
+      } catch {
+        failError(error.description)
+      }
+    } else {
+      target.checkCPU()
+      let entry = compileAndLoad(f)
+      do {
+        results = try entry.run(arrays)
+      } catch {
+        failError(error.description)
+      }
     }
 
     if outputs.isEmpty {
@@ -89,7 +113,12 @@ struct Run: ParsableCommand {
       print(text, terminator: "")
     } else {
       for (r, path) in zip(results, outputs) {
-        do { try Npy.write(r, to: path) } catch { failError("cannot write \(path): \(error)") }
+        do {
+          try Npy.write(r, to: path)
+        } catch {
+          if case .io(_, let message) = error { failError("cannot write \(path): \(message)") }
+          failError("cannot write \(path): \(error)")
+        }
       }
     }
 
@@ -189,7 +218,8 @@ struct Run: ParsableCommand {
     }
   }
 
-  /// Runs the interpreter and compares; prints the largest difference, exits 1 on a mismatch.
+  /// Runs the interpreter and compares every result exactly (`firstDifference`); names the
+  /// first differing element and exits 1 on a mismatch.
   func checkAgainstInterpreter(_ f: Function, _ inputs: [NDArray], _ actual: [NDArray]) {
     let expected: [NDArray]
     do {
@@ -197,74 +227,13 @@ struct Run: ParsableCommand {
     } catch {
       failError("check: the compiled code succeeded but the interpreter failed: \(error)")
     }
-    var sums = false
-    f.forEachInstruction { inst in
-      switch inst.op {
-      case .reduce(.sum, _, _), .matmul, .conv2d, .pool2d(.avg, _): sums = true
-      default: break
-      }
-    }
     var lines: [String] = []
     for (k, (a, e)) in zip(actual, expected).enumerated() {
-      let tolerant = sums && e.dtype.isFloat
-      let c = compare(a, e, tolerant: tolerant)
-      let rule = tolerant ? "rtol 1e-5" : "exact"
-      if let bad = c.firstMismatch {
-        let index = unravel(bad, e.shape)
-        failError(
-          "check: result \(k) differs from the interpreter at \(index) (element \(bad)): compiled "
-            + "\(element(a, bad)), interpreter \(element(e, bad)); max difference \(formatDifference(c.maxDifference)) (\(rule))")
-      }
-      lines.append("check: result \(k) matches the interpreter (\(rule)): max difference \(formatDifference(c.maxDifference))")
+      if let message = ExactComparison.mismatch(result: k, compiled: a, interpreted: e) { failError("check: " + message) }
+      lines.append("check: result \(k) matches the interpreter (exact)")
     }
     print(lines.joined(separator: "\n"))
   }
-}
-
-/// The largest absolute difference and the first element out of tolerance.
-func compare(_ a: NDArray, _ e: NDArray, tolerant: Bool) -> (maxDifference: Double, firstMismatch: Int?) {
-  guard a.shape == e.shape, a.dtype == e.dtype else { return (.infinity, 0) }
-  var scale = 0.0
-  if tolerant { for i in 0..<e.count where e.storage.double(i).isFinite { scale = max(scale, abs(e.storage.double(i))) } }
-  var maxDiff = 0.0
-  var first: Int?
-  for i in 0..<e.count {
-    let (x, y) = (a.storage.double(i), e.storage.double(i))
-    let same: Bool
-    let diff: Double
-    if x.isNaN || y.isNaN {
-      same = x.isNaN && y.isNaN
-      diff = same ? 0 : .infinity
-    } else if x == y {
-      same = true
-      diff = 0
-    } else if x.isInfinite || y.isInfinite {
-      same = false
-      diff = .infinity
-    } else {
-      diff = abs(x - y)
-      same = tolerant && diff <= 1e-5 * abs(y) + 1e-6 * scale
-    }
-    // Bit-exact comparison: -0.0 and 0.0 compare equal as numbers; that is fine for a check.
-    maxDiff = max(maxDiff, diff)
-    if !same && first == nil { first = i }
-  }
-  return (maxDiff, first)
-}
-
-func formatDifference(_ d: Double) -> String {
-  d == 0 ? "0" : d.isInfinite ? "inf" : String(format: "%.3g", d)
-}
-
-/// `[i, j, k]` for the flat row-major index `flat`.
-func unravel(_ flat: Int, _ shape: [Int]) -> String {
-  var rest = flat
-  var idx = [Int](repeating: 0, count: shape.count)
-  for k in stride(from: shape.count - 1, through: 0, by: -1) where shape[k] > 0 {
-    idx[k] = rest % shape[k]
-    rest /= shape[k]
-  }
-  return "[" + idx.map(String.init).joined(separator: ", ") + "]"
 }
 
 /// One element as text: shortest round-trip form for floats.

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import NNCCodegen
 import NNCIR
 import NNCPasses
 
@@ -12,11 +13,27 @@ struct NNC: ParsableCommand {
     discussion: """
       Reads `.swiftgraph` files (see docs/swiftgraph.md), checks them, runs passes over them and \
       prints them canonically; compiles them to native object files with a C header (`compile`), \
-      or compiles and runs one function on `.npy` inputs (`run`). See docs/abi.md for the entry \
-      points compiled code exports. Errors name the file, line and column; the exit status is 1 \
-      on bad input.
+      or compiles and runs one function on `.npy` inputs (`run`; `run --interpret` uses the \
+      reference interpreter instead). See docs/abi.md for the entry points compiled code \
+      exports. Errors name the file, line and column; the exit status is 1 on bad input. \
+      --version names nnc, its code generator, LLVM and the default target.
       """,
+    version: versionText(),
     subcommands: [Dump.self, Verify.self, ListPasses.self, Compile.self, Run.self])
+}
+
+/// What `nnc --version` prints: the package version, the code generator's version (part of every
+/// compile-cache key), the LLVM version, the .swiftgraph format version, and the default
+/// target (triple and host CPU, what `compile` and `run` use without --cpu).
+func versionText() -> String {
+  let cpu = (try? hostTarget().cpu) ?? "unknown"
+  return [
+    "nnc \(nncVersion)",
+    "code generator: \(codegenVersion)",
+    "LLVM: \(llvmVersion)",
+    "swiftgraph format: \(swiftgraphVersion)",
+    "default target: \(defaultTargetTriple()) (CPU \(cpu))",
+  ].joined(separator: "\n")
 }
 
 /// Options shared by commands that read one `.swiftgraph` file.
@@ -66,7 +83,7 @@ struct Dump: ParsableCommand {
   @Option(help: ArgumentHelp("Comma-separated passes to run in order (see 'nnc passes').", valueName: "a,b"))
   var passes: String = ""
 
-  @Flag(help: "Print the IR after every pass.")
+  @Flag(help: "Print the IR after every pass (the last printout is the final IR).")
   var printAfterAll = false
 
   @Option(help: ArgumentHelp("Print the IR after the named pass (repeatable).", valueName: "pass"))
@@ -99,7 +116,8 @@ struct Dump: ParsableCommand {
     } catch {
       fail(error.rendered(source: bytes))
     }
-    print(graph.text(options), terminator: "")
+    // The printout after the last pass already is the final IR.
+    if !manager.printsFinalIR { print(graph.text(options), terminator: "") }
   }
 }
 

@@ -184,13 +184,6 @@ enum NNCBinary {
           %1 = add %0, %0 : f32[N,2]
           return %1
         }
-        swiftgraph 1
-
-        func @f(%x: f32[N,2]) -> f32[N,2] {
-          %0 = exp %x : f32[N,2]
-          %1 = add %0, %0 : f32[N,2]
-          return %1
-        }
 
         """)
   }

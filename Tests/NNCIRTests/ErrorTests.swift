@@ -46,7 +46,30 @@ private func fn(_ params: String, _ result: String, _ body: [String]) -> String 
     expectError(fn("%x: f32[3]", "f32[3]", ["%0 = expp %x", "return %0"]), 3, 8,
       "unknown op 'expp' (did you mean 'exp'?)")
     expectError(fn("%x: f32[3]", "f32[3]", ["%0 = reduce_mean %x axes=[0]", "return %0"]), 3, 8,
-      "unknown op 'reduce_mean' (did you mean 'reduce_max'?)")
+      "unknown op 'reduce_mean' (write a mean as reduce_sum, then div by a const holding the number of elements summed)")
+    // Layers that are not ops say how they are written; other frameworks' names give nnc's.
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = relu %x", "return %0"]), 3, 8,
+      "unknown op 'relu' (write ReLU as 'max %x, %zero' with '%zero = const 0.0 : f32[]')")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = ReLU %x", "return %0"]), 3, 8,
+      "unknown op 'ReLU' (write ReLU as 'max %x, %zero' with '%zero = const 0.0 : f32[]')")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = softmax %x", "return %0"]), 3, 8,
+      "unknown op 'softmax' (write softmax with reduce_max, sub, exp, reduce_sum (keepdims=true) and div)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = gelu %x", "return %0"]), 3, 8,
+      "unknown op 'gelu' (write GELU as x * 0.5 * (1 + erf(x * 0.70710678)) with mul, erf and add)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = linear %x", "return %0"]), 3, 8,
+      "unknown op 'linear' (write a linear layer as 'matmul %x, %w' then 'add' of the bias)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = transpose %x", "return %0"]), 3, 8,
+      "unknown op 'transpose' (did you mean 'permute'?)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = view %x", "return %0"]), 3, 8,
+      "unknown op 'view' (did you mean 'reshape'?)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = mm %x", "return %0"]), 3, 8,
+      "unknown op 'mm' (did you mean 'matmul'?)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = dot %x", "return %0"]), 3, 8,
+      "unknown op 'dot' (did you mean 'matmul'?)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = maxpool %x", "return %0"]), 3, 8,
+      "unknown op 'maxpool' (did you mean 'maxpool2d'?)")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = mean %x", "return %0"]), 3, 8,
+      "unknown op 'mean' (write a mean as reduce_sum, then div by a const holding the number of elements summed)")
     expectError(fn("%x: f32[3]", "f32[3]", ["%0 = frobnicate %x", "return %0"]), 3, 8,
       "unknown op 'frobnicate'")
   }
@@ -181,16 +204,29 @@ private func fn(_ params: String, _ result: String, _ body: [String]) -> String 
     expectError(fn("%x: f32[3]", "f64[3]", ["%0 = cast %x to=3", "return %0"]), 3, 16,
       "cast: attribute 'to' must be a dtype (f32, f64, i32, i64, bool)")
     expectError(fn("%x: f32[3]", "f32[]", ["%0 = reduce_sum %x axes=0", "return %0"]), 3, 22,
-      "reduce_sum: attribute 'axes' must be a list like [N,4]")
+      "reduce_sum: attribute 'axes' must be a list of integers, like axes=[0]")
     expectError(fn("%x: f32[3]", "f32[3]", ["%0 = concat %x axis=[0]", "return %0"]), 3, 18,
-      "concat: attribute 'axis' must be an integer")
+      "concat: attribute 'axis' must be an integer, like axis=0")
     expectError(fn("%x: f32[1,1,4,4]", "f32[1,1,2,2]", ["%0 = maxpool2d %x kernel=[2]", "return %0"]), 3, 21,
-      "maxpool2d: attribute 'kernel' must be a list of 2 integers")
+      "maxpool2d: attribute 'kernel' must be a list of 2 integers, like kernel=[1,1]")
     expectError(
       fn("%x: f32[1,1,4,4], %w: f32[1,1,1,1]", "f32[1,1,4,4]", ["%0 = conv2d %x, %w stride=[1,1,1]", "return %0"]),
-      3, 22, "conv2d: attribute 'stride' must be a list of 2 integers")
+      3, 22, "conv2d: attribute 'stride' must be a list of 2 integers, like stride=[1,1]")
     expectError(fn("%x: f32[3]", "f32[3]", ["%0 = permute %x perm=[N]", "return %0"]), 3, 19,
-      "permute: attribute 'perm' must be a list of integers")
+      "permute: attribute 'perm' must be a list of integers, like perm=[0,1]")
+    // A single integer where a list belongs: the example wraps it.
+    expectError(
+      fn("%x: f32[1,1,4,4], %w: f32[1,1,1,1]", "f32[1,1,6,6]", ["%0 = conv2d %x, %w padding=1", "return %0"]),
+      3, 22, "conv2d: attribute 'padding' must be a list of 2 integers, like padding=[1,1]")
+    expectError(
+      fn("%x: f32[1,1,4,4]", "f32[1,1,2,2]", ["%0 = avgpool2d %x kernel=2", "return %0"]),
+      3, 21, "avgpool2d: attribute 'kernel' must be a list of 2 integers, like kernel=[2,2]")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = reshape %x shape=3", "return %0"]), 3, 19,
+      "reshape: attribute 'shape' must be a list, like shape=[3]")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = reshape %x shape=\"3\"", "return %0"]), 3, 19,
+      "reshape: attribute 'shape' must be a list, like shape=[N,4]")
+    expectError(fn("%x: f32[3]", "f32[3]", ["%0 = pad %x low=[1] high=[0] value=\"a\"", "return %0"]), 3, 32,
+      "pad: attribute 'value' must be a number, true or false")
     expectError(fn("%x: f32[3]", "f64[3]", ["%0 = cast %x to=f64 to=f32", "return %0"]), 3, 23,
       "cast: attribute 'to' given twice")
     // The shape rule checks the values once the attributes have the right kinds.

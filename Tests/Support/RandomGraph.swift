@@ -391,13 +391,17 @@ public struct RandomGraphGenerator {
     return dims
   }
 
-  private mutating func padValue(_ dtype: DType) -> Double {
+  private mutating func padValue(_ dtype: DType) -> ScalarValue {
     if dtype.isFloat {
-      let values: [Double] = specialFloats ? [0, 0, 1.5, -2, -0.0, .infinity, -.infinity, .nan] : [0, 0, 1.5, -2]
+      let values: [ScalarValue] =
+        specialFloats ? [0, 0.0, 1.5, -2, -0.0, .float(.infinity), .float(-.infinity), .float(.nan)] : [0, 0.0, 1.5, -2]
       return rng.pick(values)
     }
-    return dtype == .bool ? rng.pick([0, 1]) : rng.pick([0, 0, 1, -3])
+    if dtype == .bool { return rng.pick([false, 1]) }
+    // 2^53 + 1 is not a Double: an i64 pad value must reach the result exactly.
+    return rng.pick(dtype == .i64 ? [0, 0.0, 1, -9_007_199_254_740_993] : [0, 0.0, 1, -3])
   }
+
 
   /// A constant of type `t`: a splat, or every element when the shape is static and small.
   private mutating func constant(_ b: inout FunctionBuilder, _ t: TensorType) throws(ShapeError) -> Value {

@@ -14,4 +14,8 @@
 /// Returns 0 on success (LLVMBool convention: nonzero = failure).
 LLVMBool cllvm_initialize_native(void);
 
+/// The LLVM version nnc was built against, e.g. "14.0.6" (LLVM_VERSION_STRING from
+/// llvm/Config/llvm-config.h; LLVM-C has LLVMGetVersion only from LLVM 16).
+const char *cllvm_version_string(void);
+
 #endif

@@ -191,6 +191,8 @@ enum Golden {
         printAfter: invocation.printAfter, printOptions: PrintOptions(locations: !invocation.noLocations),
         output: { printed.text += $0 })
       try manager.run(&graph)
+      // As `nnc dump`: the final IR once, not again after the last pass's printout.
+      if manager.printsFinalIR { return .output(printed.text) }
       return .output(printed.text + graph.text(PrintOptions(locations: !invocation.noLocations)))
     } catch {
       return .error(error, rendered: error.rendered(source: bytes))
