@@ -275,32 +275,32 @@ private func floats(_ t: Tensor) -> [Float] { t.scalars(as: Float.self) }
 
   @Test func hugeAllocationsAreMisuses() throws {
     let e = try #require(misuse { _ = Tensor.zeros([1 << 20, 1 << 20]) })
-    #expect(e.message == "zeros: f32[1048576,1048576] needs 4 TiB: out of memory")
+    #expect(e.message.hasPrefix("zeros: f32[1048576,1048576] needs 4.4 TB: out of memory (at most ") == true)
     #expect(e.location == line(#line - 2))
-    #expect(misuse { _ = Tensor.ones([1 << 21, 1 << 20], dtype: .f64) }?.message == "ones: f64[2097152,1048576] needs 16 TiB: out of memory")
-    #expect(misuse { _ = Tensor.full([3 << 19, 1 << 20], 1) }?.message == "full: i64[1572864,1048576] needs 12 TiB: out of memory")
-    #expect(misuse { _ = Tensor.randn([1 << 40]) }?.message == "randn: f32[1099511627776] needs 4 TiB: out of memory")
+    #expect(misuse { _ = Tensor.ones([1 << 21, 1 << 20], dtype: .f64) }?.message.hasPrefix("ones: f64[2097152,1048576] needs 17.6 TB: out of memory (at most ") == true)
+    #expect(misuse { _ = Tensor.full([3 << 19, 1 << 20], 1) }?.message.hasPrefix("full: i64[1572864,1048576] needs 13.2 TB: out of memory (at most ") == true)
+    #expect(misuse { _ = Tensor.randn([1 << 40]) }?.message.hasPrefix("randn: f32[1099511627776] needs 4.4 TB: out of memory (at most ") == true)
     #expect(misuse { _ = Tensor.rand([1 << 40]) } != nil)
     #expect(misuse { _ = Tensor.randint(0, 2, [1 << 40]) } != nil)
-    #expect(misuse { _ = Tensor.eye(1 << 20) }?.message == "eye: f32[1048576,1048576] needs 4 TiB: out of memory")
-    #expect(misuse { _ = Tensor.arange(0, 1 << 42) }?.message == "arange: i64[4398046511104] needs 32 TiB: out of memory")
+    #expect(misuse { _ = Tensor.eye(1 << 20) }?.message.hasPrefix("eye: f32[1048576,1048576] needs 4.4 TB: out of memory (at most ") == true)
+    #expect(misuse { _ = Tensor.arange(0, 1 << 42) }?.message.hasPrefix("arange: i64[4398046511104] needs 35.2 TB: out of memory (at most ") == true)
     #expect(misuse { _ = Tensor.arange(Int.min, Int.max) }?.message == "arange: \(Int.min)..<\(Int.max) by 1 has more than 2^48 elements")
     #expect(misuse { _ = Tensor.arange(0.0, 1e300) }?.message == "arange: 0.0..<1e+300 by 1.0 has too many elements")
     #expect(misuse { _ = Tensor.linspace(0, 1, count: 1 << 40) } != nil)
     // An expanded view stores one element but stands for 2^40: computing with it is the misuse.
     let wide = Tensor.zeros([1]).expand([1 << 20, 1 << 20])
-    #expect(misuse { _ = wide.sum() }?.message == "sum: f32[1048576,1048576] needs 4 TiB: out of memory")
-    #expect(misuse { _ = wide + 1 }?.message == "add: f32[1048576,1048576] needs 4 TiB: out of memory")
+    #expect(misuse { _ = wide.sum() }?.message.hasPrefix("sum: f32[1048576,1048576] needs 4.4 TB: out of memory (at most ") == true)
+    #expect(misuse { _ = wide + 1 }?.message.hasPrefix("add: f32[1048576,1048576] needs 4.4 TB: out of memory (at most ") == true)
     // Copies and reads of it check too, and a wrong count of values for a huge shape does not
     // allocate that shape as its placeholder.
-    #expect(misuse { _ = wide.contiguous() }?.message == "contiguous: f32[1048576,1048576] needs 4 TiB: out of memory")
+    #expect(misuse { _ = wide.contiguous() }?.message.hasPrefix("contiguous: f32[1048576,1048576] needs 4.4 TB: out of memory (at most ") == true)
     #expect(misuse { _ = wide.clone() } != nil)
     // Flattening the all-stride-0 view is still a view (stride 0), as in PyTorch; flattening
     // one whose rows differ needs the copy.
     #expect(wide.reshape(-1).strides == [0])
     let rows = Tensor.zeros([2, 1]).expand([2, 1 << 40])
-    #expect(misuse { _ = rows.reshape(-1) }?.message == "contiguous: f32[2,1099511627776] needs 8 TiB: out of memory")
-    #expect(misuse { _ = wide.scalars(as: Float.self) }?.message == "scalars: f32[1048576,1048576] needs 4 TiB: out of memory")
+    #expect(misuse { _ = rows.reshape(-1) }?.message.hasPrefix("contiguous: f32[2,1099511627776] needs 8.8 TB: out of memory (at most ") == true)
+    #expect(misuse { _ = wide.scalars(as: Float.self) }?.message.hasPrefix("scalars: f32[1048576,1048576] needs 4.4 TB: out of memory (at most ") == true)
     #expect(misuse { _ = Tensor([1.0], shape: [1 << 20, 1 << 20]) }?.message == "Tensor(_:shape:): 1 values do not fill shape [1048576, 1048576]")
     // Sizes past 2^48 elements are reported as bad shapes.
     #expect(misuse { _ = Tensor.zeros([1 << 30, 1 << 30]) }?.message == "zeros: bad shape [1073741824, 1073741824] (sizes must be >= 0 and hold at most 2^48 elements)")
