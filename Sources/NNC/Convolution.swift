@@ -39,4 +39,10 @@ extension Tensor {
   public func padded(low: [Int], high: [Int], value: Double = 0, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     Tensor.apply(.pad(low: low, high: high, value: .float(value)), [self], here(file, line))
   }
+
+  /// `padded` with an integer fill, kept exact for integer tensors (an i64 fill of 2^53 + 1
+  /// stays itself; through `Double` it would round). For float tensors it is rounded once.
+  public func padded(low: [Int], high: [Int], value: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    Tensor.apply(.pad(low: low, high: high, value: .int(Int64(value))), [self], here(file, line))
+  }
 }

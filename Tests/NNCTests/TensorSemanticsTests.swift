@@ -354,3 +354,15 @@ private func floats(_ t: Tensor) -> [Float] { t.scalars(as: Float.self) }
     #expect(Tensor([1.5] as [Float]).le(1.5).item())
   }
 }
+
+@Suite struct ExactPadTests {
+  /// An integer fill reaches an i64 tensor exactly (eager and traced), 2^53 + 1 included.
+  @Test func integerPadValueIsExact() throws {
+    let x = Tensor([5] as [Int64])
+    let big = (1 << 53) + 1
+    #expect(x.padded(low: [1], high: [0], value: big).scalars(as: Int64.self) == [9_007_199_254_740_993, 5])
+    let t = trace(x) { x in x.padded(low: [1], high: [0], value: big) }
+    #expect(t.text.contains("value=9007199254740993"), "\(t.text)")
+    #expect(try Interpreter.run(t.function, [x.array])[0] == NDArray([9_007_199_254_740_993, 5] as [Int64], shape: [2]))
+  }
+}
