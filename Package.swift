@@ -47,9 +47,12 @@ let package = Package(
     .executableTarget(
       name: "StaticVsDynamic", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime"],
       path: "Samples/StaticVsDynamic"),
+    // The README's library tour as a complete program.
+    .executableTarget(
+      name: "Tour", dependencies: ["NNC", "NNCPasses", "NNCRuntime"], path: "Samples/Tour"),
     .testTarget(
       name: "NNCTests",
-      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCTestSupport", "StaticVsDynamic"]),
+      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCTestSupport", "StaticVsDynamic", "Tour"]),
     // Shared test helpers (random well-typed graphs, FileCheck-style matching).
     .target(name: "NNCTestSupport", dependencies: ["NNCIR", "NNCRuntime"], path: "Tests/Support"),
     .testTarget(

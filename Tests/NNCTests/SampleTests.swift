@@ -38,4 +38,19 @@ import Testing
     #expect(out.contains("%0 = matmul %x, %w1 : f32[3,5]"))
     #expect(out.contains("%0 = matmul %x, %w2 : f32[3,5]"))
   }
+
+  /// The README's library section is Samples/Tour/main.swift verbatim, and the output it shows is
+  /// what the built program prints (run from the package root, with a private compile cache).
+  @Test func readmeTourIsTheSampleAndPrintsWhatTheReadmeSays() throws {
+    let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+    let tour = try String(contentsOf: packageRoot.appendingPathComponent("Samples/Tour/main.swift"), encoding: .utf8)
+    #expect(readme.contains("```swift\n" + tour + "```\n"), "README's program differs from Samples/Tour/main.swift")
+    let shown = try #require(readme.components(separatedBy: "It prints:\n\n```\n").dropFirst().first?.components(separatedBy: "```\n").first)
+    let exe = try #require(builtExecutable("Tour"), "Tour not built")
+    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nnc-tour-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: cache) }
+    let r = try runExecutable(exe, [], in: packageRoot, environment: ["NNC_CACHE_DIR": cache.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout == shown)
+  }
 }
