@@ -139,9 +139,72 @@ public enum Npy {
     return NDArray(shape: header.shape, storage: storage)
   }
 
-  /// Reads the `.npy` file at `path`.
+  /// The longest header `read(contentsOf:)` accepts (NumPy writes at most a few hundred bytes
+  /// and refuses more than 10,000 by default).
+  public static let maxHeaderBytes = 1 << 20
+
+  /// Reads the `.npy` file at `path`: the header first, then exactly the bytes it announces,
+  /// then end of file must follow, so the size of what is read is bounded by the header (a huge
+  /// or endless file behind a small header is an error, not an allocation). Anything but a
+  /// regular file (a FIFO, `/dev/zero`, a directory) is refused before reading.
+  /// Throws the `NpyError` cases of `decode`, plus `.io` and `.outOfMemory`.
   public static func read(contentsOf path: String) throws(NpyError) -> NDArray {
-    try decode(readFile(path))
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { throw ioError(path) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw ioError(path) }
+    switch st.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw .io(path: path, message: "is a directory")
+    default: throw .io(path: path, message: "is not a regular file")
+    }
+    let fileSize = Int(st.st_size)
+    // Magic, version and header length: at most 12 bytes; decode() reports what is wrong.
+    var bytes = try readUpTo(fd, 10, path)
+    if bytes.count == 10, bytes.starts(with: magic), bytes[6] == 2 { bytes += try readUpTo(fd, 2, path) }
+    guard bytes.count >= 10, bytes.starts(with: magic), bytes[7] == 0, bytes[6] == 1 || bytes[6] == 2 else {
+      return try decode(bytes)
+    }
+    let lengthBytes = bytes[6] == 1 ? 2 : 4
+    guard bytes.count >= 8 + lengthBytes else { return try decode(bytes) }
+    var headerLength = 0
+    for k in 0..<lengthBytes { headerLength |= Int(bytes[8 + k]) << (8 * k) }
+    if headerLength > maxHeaderBytes {
+      throw .malformedHeader("the header is \(headerLength) bytes long; at most \(maxHeaderBytes) are read")
+    }
+    bytes += try readUpTo(fd, headerLength, path)
+    guard bytes.count == 8 + lengthBytes + headerLength else { return try decode(bytes) }
+    let header = try parseHeader(bytes[(8 + lengthBytes)...])
+    let needed = Memory.bytes(count: header.count, header.dtype)
+    do {
+      try Memory.checkAllocation(bytes: needed, what: "the array of \(TensorType(header.dtype, header.shape.map(Dim.int)))")
+    } catch {
+      throw .outOfMemory(error)
+    }
+    bytes += try readUpTo(fd, needed, path)
+    if try !readUpTo(fd, 1, path).isEmpty {
+      throw .sizeMismatch(
+        shape: header.shape, dtype: header.dtype, expectedBytes: needed, gotBytes: max(fileSize - bytes.count + needed, needed + 1))
+    }
+    return try decode(bytes)
+  }
+
+  /// Up to `count` bytes from `fd` (fewer only at end of file).
+  private static func readUpTo(_ fd: Int32, _ count: Int, _ path: String) throws(NpyError) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: count)
+    var done = 0
+    while done < count {
+      let k = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, count - done) }
+      if k < 0 {
+        if errno == EINTR { continue }
+        throw ioError(path)
+      }
+      if k == 0 { break }
+      done += k
+    }
+    out.removeLast(count - done)
+    return out
   }
 
   /// The elements in `raw` (little-endian), `count` of them.
@@ -412,33 +475,6 @@ public enum Npy {
 
   static func ioError(_ path: String) -> NpyError {
     .io(path: path, message: String(cString: strerror(errno)))
-  }
-
-  static func readFile(_ path: String) throws(NpyError) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ioError(path) }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw ioError(path) }
-    if (st.st_mode & S_IFMT) == S_IFDIR { throw .io(path: path, message: "is a directory") }
-    var out: [UInt8] = []
-    do {
-      try Memory.checkAllocation(bytes: Int(st.st_size), what: "the file")
-    } catch {
-      throw .outOfMemory(error)
-    }
-    out.reserveCapacity(max(0, Int(st.st_size)))
-    var buf = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      let k = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-      if k < 0 {
-        if errno == EINTR { continue }
-        throw ioError(path)
-      }
-      if k == 0 { break }
-      out += buf[0..<k]
-    }
-    return out
   }
 
   static func writeFile(_ path: String, _ bytes: [UInt8]) throws(NpyError) {

@@ -207,8 +207,35 @@ import Testing
     for extra in [[], ["--interpret"]] {
       let r = try RunEdgeCLITests.run(["run", "f.swiftgraph", "--input", "x=big.npy"] + extra, in: dir)
       #expect(r.status == 1)
-      #expect(r.stderr.hasPrefix("error: input %x: big.npy: the file needs 400 GB: out of memory (at most "), "\(r.stderr)")
+      #expect(r.stderr.hasPrefix("error: input %x: big.npy: the array of f32[100000,100000,10] needs 400 GB: out of memory (at most "), "\(r.stderr)")
     }
+  }
+
+  /// The reader reads the header, then exactly the bytes it announces: a valid 2x3 header in
+  /// front of 8 GB (of holes) is a size mismatch found after reading 24 data bytes and one more,
+  /// and files that are not regular files (/dev/zero, a FIFO that no one writes) are refused
+  /// before any read, so nothing exhausts memory or blocks.
+  @Test func readingIsBoundedByTheHeader() throws {
+    let dir = ScratchDirectory()
+    try Npy.write(NDArray([Float](repeating: 1, count: 6), shape: [2, 3]), to: dir.path("small.npy"))
+    let path = dir.path("small.npy")
+    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! UInt64
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.truncate(atOffset: size + 8_000_000_000)
+    try handle.close()
+    #expect(throws: NpyError.sizeMismatch(shape: [2, 3], dtype: .f32, expectedBytes: 24, gotBytes: 8_000_000_024)) {
+      try Npy.read(contentsOf: path)
+    }
+
+    #expect(throws: NpyError.io(path: "/dev/zero", message: "is not a regular file")) { try Npy.read(contentsOf: "/dev/zero") }
+    let fifo = dir.path("fifo.npy")
+    #expect(mkfifo(fifo, 0o600) == 0)
+    #expect(throws: NpyError.io(path: fifo, message: "is not a regular file")) { try Npy.read(contentsOf: fifo) }
+
+    try dir.write("f.swiftgraph", "swiftgraph 1\nfunc @f(%x: f32[2,3]) -> f32[2,3] {\n  return %x\n}\n")
+    let r = try RunEdgeCLITests.run(["run", "f.swiftgraph", "--input", "x=/dev/zero", "--interpret"], in: dir)
+    #expect(r.status == 1)
+    #expect(r.stderr == "error: input %x: cannot read /dev/zero: is not a regular file\n", "\(r.stderr)")
   }
 }
 
