@@ -45,13 +45,21 @@ private let symbolic = """
     let m = try compile(g, options: CompileOptions(emitAssembly: true))
     let asm = try #require(m.assembly)
     let wide = m.features.contains("+avx2") || m.features.contains("+avx512f")
-    func body(_ name: String) -> String {
-      guard let start = asm.range(of: "\(name):\n") else { return "" }
-      let rest = asm[start.upperBound...]
-      let end = rest.range(of: ".Lfunc_end")?.lowerBound ?? rest.endIndex
-      return String(rest[..<end])
+    // The code of every function whose label starts with `prefix` (the entry and its kernels,
+    // which are functions of their own named `nnc_NAME.kN.op`).
+    func body(_ prefix: String) -> String {
+      var out = ""
+      var rest = asm[...]
+      while let start = rest.range(of: "\n\(prefix)") {
+        let afterLabel = rest[start.upperBound...]
+        guard let colon = afterLabel.range(of: ":\n") else { break }
+        let code = afterLabel[colon.upperBound...]
+        let end = code.range(of: ".Lfunc_end")?.lowerBound ?? code.endIndex
+        out += code[..<end]
+        rest = code[end...]
+      }
+      return out
     }
-    // The kernels may be inlined into the entry function; look at the whole entry.
     for fn in ["nnc_chain", "nnc_total"] {
       let code = body(fn)
       #expect(!code.isEmpty, "no code for \(fn)")
