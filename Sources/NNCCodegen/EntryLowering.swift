@@ -7,30 +7,47 @@ import NNCIR
 
 extension FunctionLowering {
   /// Builds the typed and the packed entry functions and every kernel they call.
+  ///
+  /// The work is one internal function `nnc_NAME.body(void **buffers, const int64_t *sizes)`,
+  /// `noinline`; the packed entry forwards to it and the typed entry stores its arguments into
+  /// two stack arrays and calls it. Keeping the per-argument signature out of the function that
+  /// does the work keeps compile time linear in the number of inputs and outputs: LLVM's
+  /// attribute inference rebuilds a function's attribute list once per argument it annotates,
+  /// which is quadratic (a 4000-input concat took 115 s).
   func lowerEntry() {
     let names = EntryNames(f.name)
-    let paramTypes = f.parameterTypes.map { ptrType($0.dtype) } + f.resultTypes.map { ptrType($0.dtype) }
-      + symbols.map { _ in i64 }
-    var ps: [LLVMTypeRef?] = paramTypes
-    let fnType = LLVMFunctionType(i32, &ps, UInt32(ps.count), 0)
-    entry = LLVMAddFunction(module, names.typed, fnType)
+    let i8pp = LLVMPointerType(i8p, 0)!
+    let i64p = LLVMPointerType(i64, 0)!
+    var bodyParams: [LLVMTypeRef?] = [i8pp, i64p]
+    let bodyType = LLVMFunctionType(i32, &bodyParams, 2, 0)!
+    entry = LLVMAddFunction(module, names.typed + ".body", bodyType)
+    LLVMSetLinkage(entry, LLVMInternalLinkage)
     addFunctionAttributes(entry)
+    LLVMAddAttributeAtIndex(entry, functionAttrIndex, enumAttr(ctx, "noinline"))
     let pointerCount = f.parameters.count + f.resultTypes.count
-    for k in 0..<pointerCount {
-      LLVMAddAttributeAtIndex(entry, UInt32(k + 1), enumAttr(ctx, "nocapture"))
-    }
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, entry, "entry"))
     statusSlot = LLVMBuildAlloca(b, i32, "status")
     LLVMBuildStore(b, constI32(EntryStatus.ok), statusSlot)
-    for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(entry, UInt32(pointerCount + k)) }
-    for (k, p) in f.parameters.enumerated() { buffers[p.value.id] = LLVMGetParam(entry, UInt32(k)) }
+    // The caller's pointers (inputs, then outputs) and sizes, read once from the arrays.
+    let types = f.parameterTypes + f.resultTypes
+    let pointers: [LLVMValueRef] = types.enumerated().map { k, t in
+      var idx: [LLVMValueRef?] = [constI64(k)]
+      let slot = LLVMBuildInBoundsGEP2(b, i8p, LLVMGetParam(entry, 0), &idx, 1, "")
+      return LLVMBuildBitCast(b, LLVMBuildLoad2(b, i8p, slot, ""), ptrType(t.dtype), "")!
+    }
+    for (k, s) in symbols.enumerated() {
+      var idx: [LLVMValueRef?] = [constI64(k)]
+      let slot = LLVMBuildInBoundsGEP2(b, i64, LLVMGetParam(entry, 1), &idx, 1, "")
+      symbolValues[s] = LLVMBuildLoad2(b, i64, slot, "")
+    }
+    for (k, p) in f.parameters.enumerated() { buffers[p.value.id] = pointers[k] }
 
     // Results go straight into the caller's buffers when a top-level instruction makes them.
     var topLevel: Set<Int> = []
     for inst in f.body.instructions { for r in inst.results { topLevel.insert(r.id) } }
     var outputCopies: [(Value, Int)] = []
     for (k, v) in f.body.terminator.enumerated() {
-      let out = LLVMGetParam(entry, UInt32(f.parameters.count + k))!
+      let out = pointers[f.parameters.count + k]
       if topLevel.contains(v.id) && buffers[v.id] == nil {
         buffers[v.id] = out
       } else {
@@ -84,7 +101,7 @@ extension FunctionLowering {
     lowerBlock(f.body)
     for (v, k) in outputCopies {
       let t = f.type(of: v)!
-      memcpy(LLVMGetParam(entry, UInt32(f.parameters.count + k)), buffers[v.id]!, t)
+      memcpy(pointers[f.parameters.count + k], buffers[v.id]!, t)
     }
     LLVMBuildBr(b, cleanupBlock)
 
@@ -92,31 +109,41 @@ extension FunctionLowering {
     _ = call(free, [LLVMBuildLoad2(b, i8p, workspaceSlot, "")!])
     LLVMBuildRet(b, LLVMBuildLoad2(b, i32, statusSlot, ""))
 
-    lowerPackedEntry(names, fnType!)
+    lowerTypedEntry(names, pointerCount: pointerCount, bodyType: bodyType)
+    lowerPackedEntry(names, bodyType: bodyType)
   }
 
-  func lowerPackedEntry(_ names: EntryNames, _ typedType: LLVMTypeRef) {
-    let i8pp = LLVMPointerType(i8p, 0)!
-    let i64p = LLVMPointerType(i64, 0)!
-    var ps: [LLVMTypeRef?] = [i8pp, i64p]
-    let fn = LLVMAddFunction(module, names.packed, LLVMFunctionType(i32, &ps, 2, 0))!
+  /// `int32_t nnc_NAME(in0, ..., out0, ..., int64_t SYM0, ...)`: the arguments into two stack
+  /// arrays, then the body.
+  func lowerTypedEntry(_ names: EntryNames, pointerCount: Int, bodyType: LLVMTypeRef) {
+    let types = f.parameterTypes + f.resultTypes
+    var ps: [LLVMTypeRef?] = types.map { ptrType($0.dtype) } + symbols.map { _ in i64 }
+    let fn = LLVMAddFunction(module, names.typed, LLVMFunctionType(i32, &ps, UInt32(ps.count), 0))!
     addFunctionAttributes(fn)
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
-    var args: [LLVMValueRef?] = []
-    let types = f.parameterTypes + f.resultTypes
-    for (k, t) in types.enumerated() {
+    let pointerArray = LLVMBuildArrayAlloca(b, i8p, constI64(max(1, pointerCount)), "buffers")!
+    for k in 0..<pointerCount {
       var idx: [LLVMValueRef?] = [constI64(k)]
-      let slot = LLVMBuildInBoundsGEP2(b, i8p, LLVMGetParam(fn, 0), &idx, 1, "")
-      let raw = LLVMBuildLoad2(b, i8p, slot, "")
-      args.append(LLVMBuildBitCast(b, raw, ptrType(t.dtype), ""))
+      let slot = LLVMBuildInBoundsGEP2(b, i8p, pointerArray, &idx, 1, "")
+      LLVMBuildStore(b, LLVMBuildBitCast(b, LLVMGetParam(fn, UInt32(k)), i8p, ""), slot)
     }
+    let sizeArray = LLVMBuildArrayAlloca(b, i64, constI64(max(1, symbols.count)), "sizes")!
     for k in 0..<symbols.count {
       var idx: [LLVMValueRef?] = [constI64(k)]
-      let slot = LLVMBuildInBoundsGEP2(b, i64, LLVMGetParam(fn, 1), &idx, 1, "")
-      args.append(LLVMBuildLoad2(b, i64, slot, ""))
+      let slot = LLVMBuildInBoundsGEP2(b, i64, sizeArray, &idx, 1, "")
+      LLVMBuildStore(b, LLVMGetParam(fn, UInt32(pointerCount + k)), slot)
     }
-    let r = LLVMBuildCall2(b, typedType, entry, &args, UInt32(args.count), "")
-    LLVMBuildRet(b, r)
+    var args: [LLVMValueRef?] = [pointerArray, sizeArray]
+    LLVMBuildRet(b, LLVMBuildCall2(b, bodyType, entry, &args, 2, ""))
+  }
+
+  /// `int32_t nnc_NAME_packed(void **buffers, const int64_t *sizes)`: the body itself.
+  func lowerPackedEntry(_ names: EntryNames, bodyType: LLVMTypeRef) {
+    let fn = LLVMAddFunction(module, names.packed, bodyType)!
+    addFunctionAttributes(fn)
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
+    var args: [LLVMValueRef?] = [LLVMGetParam(fn, 0), LLVMGetParam(fn, 1)]
+    LLVMBuildRet(b, LLVMBuildCall2(b, bodyType, entry, &args, 2, ""))
   }
 
   func memcpy(_ dst: LLVMValueRef, _ src: LLVMValueRef, _ t: TensorType) {
@@ -156,18 +183,39 @@ extension FunctionLowering {
         LLVMPositionBuilderAtEnd(b, ok)
       default:
         let kernel = makeKernel(inst)
-        let args = inst.results.map { buffers[$0.id]! } + inst.operands.map { buffers[$0.id]! }
-          + symbols.map { symbolValues[$0]! }
+        var operands = inst.operands.map { buffers[$0.id]! }
+        if FunctionLowering.passesOperandArray(inst) {
+          let array = entryAlloca(LLVMArrayType(i8p, UInt32(operands.count)))
+          let first = LLVMBuildBitCast(b, array, LLVMPointerType(i8p, 0), "")!
+          for (k, o) in operands.enumerated() {
+            var idx: [LLVMValueRef?] = [constI64(k)]
+            LLVMBuildStore(b, LLVMBuildBitCast(b, o, i8p, ""), LLVMBuildInBoundsGEP2(b, i8p, first, &idx, 1, ""))
+          }
+          operands = [first]
+        }
+        let args = inst.results.map { buffers[$0.id]! } + operands + symbols.map { symbolValues[$0]! }
         _ = call(kernel, args)
       }
     }
   }
 
-  /// An internal function computing one instruction: (results, operands, symbol sizes).
+  /// Whether `inst`'s kernel takes its operands as one array of pointers: for ops with many
+  /// operands (a concat of thousands), since LLVM's attribute inference is quadratic in the
+  /// number of parameters. Few operands stay parameters of their own (`nocapture`, and the
+  /// results `noalias`), which helps alias analysis and vectorization.
+  static func passesOperandArray(_ inst: Instruction) -> Bool {
+    if case .concat = inst.op { return inst.operands.count > 16 }
+    return false
+  }
+
+  /// An internal function computing one instruction: (results, operands, symbol sizes), the
+  /// operands as one `void **` array when `passesOperandArray`.
   func makeKernel(_ inst: Instruction) -> LLVMValueRef {
     let name = EntryNames(f.name).typed + ".k\(kernelCount).\(inst.op.mnemonic)"
     kernelCount += 1
-    let ptrs = inst.results.map { ptrType(f.type(of: $0)!.dtype) } + inst.operands.map { ptrType(f.type(of: $0)!.dtype) }
+    let packed = FunctionLowering.passesOperandArray(inst)
+    let ptrs = inst.results.map { ptrType(f.type(of: $0)!.dtype) }
+      + (packed ? [LLVMPointerType(i8p, 0)!] : inst.operands.map { ptrType(f.type(of: $0)!.dtype) })
     var ps: [LLVMTypeRef?] = ptrs + symbols.map { _ in i64 }
     let fn = LLVMAddFunction(module, name, LLVMFunctionType(void, &ps, UInt32(ps.count), 0))!
     LLVMSetLinkage(fn, LLVMInternalLinkage)
@@ -188,7 +236,7 @@ extension FunctionLowering {
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
     for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(fn, UInt32(ptrs.count + k)) }
     let outs = (0..<inst.results.count).map { LLVMGetParam(fn, UInt32($0))! }
-    let ins = (0..<inst.operands.count).map { LLVMGetParam(fn, UInt32(inst.results.count + $0))! }
+    let ins = (0..<(packed ? 0 : inst.operands.count)).map { LLVMGetParam(fn, UInt32(inst.results.count + $0))! }
     // A result with no elements needs no work; returning at once also keeps loop nests whose
     // inner bound is 0 (`[2^48, 2^48, 0]`) from spinning through their outer ones.
     let empty = LLVMBuildICmp(b, LLVMIntEQ, product(dims(f.type(of: inst.results[0])!)), constI64(0), "")
@@ -196,7 +244,12 @@ extension FunctionLowering {
     let done = LLVMAppendBasicBlockInContext(ctx, fn, "done")!
     LLVMBuildCondBr(b, empty, done, work)
     LLVMPositionBuilderAtEnd(b, work)
-    kernelBody(inst, out: outs, ins: ins)
+    if packed, case .concat(let axis) = inst.op {
+      // The only op with many operands: one loop over them, reading sizes from tables.
+      concatFromArray(axis: axis, LLVMGetParam(fn, UInt32(inst.results.count)), inst.operands.map { f.type(of: $0)! }, outs[0], f.type(of: inst.results[0])!)
+    } else {
+      kernelBody(inst, out: outs, ins: ins)
+    }
     LLVMBuildBr(b, done)
     LLVMPositionBuilderAtEnd(b, done)
     LLVMBuildRetVoid(b)
