@@ -58,6 +58,7 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
   }
   // The verifier has also ruled out two functions exporting one C symbol (LLVM would silently
   // rename the second, and the loader would call the wrong entry).
+  try checkCodegenLimits(graph)
   let tm = try TargetMachine(options.target)
   let ctx = LLVMContextCreate()!
   defer { LLVMContextDispose(ctx) }
@@ -82,4 +83,30 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
   result.object = try tm.emit(module, LLVMObjectFile)
   if let e = sink.errors.first { throw CodegenError("LLVM: \(e)") }
   return result
+}
+
+/// The most inputs plus outputs of one function, and operands of one instruction, that the code
+/// generator takes. LLVM's back end spends time and memory superlinear in a basic block's
+/// memory operations (the entry stores every argument; 4000 operands compile in about 6 s,
+/// 20000 ran LLVM out of memory, which aborts the process), so wider graphs are an error here
+/// rather than a crash there. The interpreter has no such limit.
+public let maxCodegenArguments = 4096
+
+/// Throws, located at the function or instruction, when `graph` passes `maxCodegenArguments`.
+func checkCodegenLimits(_ graph: Graph) throws(CodegenError) {
+  for f in graph.functions {
+    let count = f.parameters.count + f.resultTypes.count
+    if count > maxCodegenArguments {
+      throw CodegenError(
+        "@\(f.name) (\(diagnosticPos(nil, in: f))) has \(f.parameters.count) inputs and \(f.resultTypes.count) results; "
+          + "the code generator takes at most \(maxCodegenArguments) in all (split the function, or pack tensors with concat)")
+    }
+    var wide: Instruction?
+    f.forEachInstruction { inst in if wide == nil && inst.operands.count > maxCodegenArguments { wide = inst } }
+    if let wide {
+      throw CodegenError(
+        "\(wide.op.mnemonic) at \(diagnosticPos(wide, in: f)) has \(wide.operands.count) operands; "
+          + "the code generator takes at most \(maxCodegenArguments) (split it into a tree of smaller ones)")
+    }
+  }
 }

@@ -191,4 +191,24 @@ private let symbolic = """
     #expect(out[299] == NDArray([-299, 299] as [Float], shape: [2]))
     #expect(disagreement(entry, inputs) == nil)
   }
+
+  /// Past `maxCodegenArguments` the code generator refuses, located, instead of letting LLVM
+  /// run out of memory (which aborts); the interpreter still runs such graphs.
+  @Test func tooWideForTheCodeGenerator() throws {
+    let n = maxCodegenArguments + 1
+    let results = "swiftgraph 1\nfunc @f(%x: f32[2]) -> (\(Array(repeating: "f32[2]", count: n).joined(separator: ", "))) {\n"
+      + (0..<n).map { "  %\($0) = neg %x\n" }.joined() + "  return \((0..<n).map { "%\($0)" }.joined(separator: ", "))\n}\n"
+    let g = try loadGraph(results)
+    #expect(throws: CodegenError("@f (<input>:2:1) has 1 inputs and \(n) results; the code generator takes at most \(maxCodegenArguments) in all (split the function, or pack tensors with concat)")) {
+      try compile(g)
+    }
+    let m = 5000
+    let concat = "swiftgraph 1\nfunc @g(%x: f32[1]) -> f32[\(m)] {\n  %0 = concat \(Array(repeating: "%x", count: m).joined(separator: ", ")) axis=0\n  return %0\n}\n"
+    let h = try loadGraph(concat)
+    #expect(throws: CodegenError("concat at <input>:3:8 has \(m) operands; the code generator takes at most \(maxCodegenArguments) (split it into a tree of smaller ones)")) {
+      try compile(h)
+    }
+    let out = try Interpreter.run(h.functions[0], [NDArray([7] as [Float], shape: [1])])[0]
+    #expect(out == NDArray([Float](repeating: 7, count: m), shape: [m]))
+  }
 }
