@@ -3,6 +3,7 @@
 // compile of a function on a machine builds and links it, later ones (in any process) verify
 // and load the cached library.
 
+import NNCCache
 import NNCCodegen
 import NNCIR
 import NNCPasses

@@ -10,6 +10,7 @@
 
 import Foundation
 import NNC
+import NNCCache
 import NNCCodegen
 import NNCIR
 import NNCPasses

@@ -46,7 +46,7 @@
 // user). When it is ours but other users may read it, the mode is set back to 0700; when others
 // could also write to it, its entries may have been planted, so they are deleted as well.
 
-import CLLVM
+import NNCCodegen
 import NNCIR
 import Synchronization
 
@@ -268,7 +268,7 @@ public final class CompileCache: Sendable {
   /// The key of `graph` compiled with `options` (the host CPU and features filled in).
   public static func key(for graph: Graph, options: CompileOptions = CompileOptions()) throws(CodegenError) -> CacheKey {
     let host = try hostTarget()
-    let triple = takeMessage(LLVMGetDefaultTargetTriple())
+    let triple = defaultTargetTriple()
     let cpu = options.target.cpu ?? host.cpu
     let features = options.target.features ?? host.features
     let width = options.target.vectorWidth
