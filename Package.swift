@@ -16,6 +16,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // Types, ops, graph, builder, verifier, text printer and parser. Depends on nothing.
@@ -27,8 +28,11 @@ let package = Package(
     .target(name: "CLLVM"),
     // Lowering to LLVM IR, object emission, headers, linking. The only target that uses LLVM.
     .target(name: "NNCCodegen", dependencies: ["NNCIR", "CLLVM"]),
-    // The on-disk compile cache of linked libraries (keys, verification, private directory).
-    .target(name: "NNCCache", dependencies: ["NNCIR", "NNCCodegen"]),
+    // The on-disk compile cache of linked libraries: keys, verification, the private directory
+    // (worked through one descriptor), size limit. SHA-256 from swift-crypto.
+    .target(
+      name: "NNCCache",
+      dependencies: ["NNCIR", "NNCCodegen", .product(name: "Crypto", package: "swift-crypto")]),
     // Buffers and the reference interpreter.
     .target(
       name: "NNCRuntime",

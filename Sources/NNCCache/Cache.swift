@@ -1,51 +1,81 @@
 // A content-addressed on-disk cache of compiled shared libraries, so a graph compiled once (by
 // any process of the same user) is only verified and loaded the next time.
 //
-// Key. SHA-256 of a key text that holds everything the library's bytes depend on: the cache
-// format, `codegenVersion`, the LLVM target triple, the resolved CPU name and feature string
-// (a nil `TargetOptions.cpu`/`features` is replaced by the host's before hashing, so a library
-// built for one machine is never reused on a different one), the preferred vector width, and
-// the canonical IR text of the graph. The IR text is printed without `loc(...)` attributes:
-// source locations do not reach generated code (guard messages and locations live on the Swift
-// side, in `CompiledEntry`), so the same program traced from another line shares its library.
-// `emitAssembly`/`emitLLVMIR` do not change the object and are not part of the key.
+// Key. SHA-256 (swift-crypto) of a key text that holds everything the library's bytes depend
+// on: the cache format, `codegenVersion`, the LLVM target triple, the resolved CPU name and
+// feature string (a nil `TargetOptions.cpu`/`features` is replaced by the host's before hashing,
+// so a library built for one machine is never reused on a different one), the preferred vector
+// width, and the canonical IR text of the graph. The IR text is printed without `loc(...)`
+// attributes: source locations do not reach generated code (guard messages and locations live
+// on the Swift side, in `CompiledEntry`), so the same program traced from another line shares
+// its library. `emitAssembly`/`emitLLVMIR` do not change the object and are not part of the key.
 //
-// Layout. One flat directory, private to the user (mode 0700):
+// Layout. One flat directory, private to the user (owned by them, mode 0700):
 //   <key>.so                         the linked library
-//   <key>.json                       its manifest: format, key, SHA-256 and size of the .so bytes,
-//                                    codegen version, triple, CPU, features, vector width
+//   <key>.json                       its manifest (JSON, Codable): format, key, SHA-256 and size
+//                                    of the .so bytes, codegen version, triple, CPU, features,
+//                                    vector width; its modification time is the entry's last use
 //   .lock                            flock(2)ed while an entry's two files are read or replaced
-//   .tmp-<pid>-<random>.{o,so,json}  files being written (renamed into place when complete)
+//   .tmp-<pid>-<random>.{so,json}    files being written (renamed into place when complete)
 //   .load-<pid>-<random>.so          a verified private copy handed to dlopen (see below)
-// Temporaries left by a process that died are removed when a cache is opened.
+// Temporaries left by a process that died are removed when a cache is opened. Nothing else in
+// the directory is ever touched, and only regular files of this user are read, replaced or
+// removed.
+//
+// The directory, once. It is `$NNC_CACHE_DIR`, else `$XDG_CACHE_HOME/nnc`, else
+// `$HOME/.cache/nnc` (or the home directory from the password database); missing components
+// are created with mode 0700. It is opened once, with O_NOFOLLOW | O_DIRECTORY, and checked on
+// that descriptor (fstat): it must be a directory (not a symlink to one), owned by this user,
+// and not writable by group or others. When group or others may read or search it, its mode is
+// set to 0700 (fchmod on the descriptor). Every later operation is relative to the descriptor
+// (openat, renameat, unlinkat, fstatat), so replacing the directory or a path component after
+// the check (possible when a parent is writable by someone else) cannot redirect anything. An
+// unsafe directory is refused, never repaired by deleting files: `CompileCache(directory:)`
+// throws, and the library's `compile()` compiles without the cache (a private temporary
+// directory) after a one-line warning on stderr, once per process (`lookupThroughSharedCache`).
+//
+// Files. Every file is opened with O_NOFOLLOW | O_NONBLOCK and used only when fstat says it is
+// a regular file owned by this user: a symlink, directory, FIFO, socket or device in an entry's
+// place is a miss (`unusable`) and is left alone (the entry is then not stored; the library is
+// still compiled and loaded), and opening a FIFO cannot hang. New files are created with
+// O_CREAT | O_EXCL | O_NOFOLLOW. The lock file is opened with O_NOFOLLOW (a planted symlink,
+// dangling or not, is never followed and creates nothing at its target) and used only when it
+// is a regular file of ours; otherwise the cache works without the lock (see below: the lock
+// only narrows races that verification already handles).
 //
 // Writes are atomic: every file is written under a fresh temporary name (O_EXCL) in the same
-// directory and rename(2)d into place; the .so is renamed before the manifest, both under an
+// directory and renamed into place; the .so is renamed before the manifest, both under an
 // exclusive flock of `.lock`, and readers hold a shared lock while reading the pair, so a reader
 // never sees a manifest with another writer's library. Two processes compiling the same graph at
 // once both compile and both publish; the last rename wins and both libraries are valid, so one
 // valid entry remains. No fsync: after a crash an entry may be torn, which verification detects.
 //
 // Verification. A lookup reads the manifest and the library bytes into memory and treats the
-// entry as a miss (rebuilt and overwritten atomically) when the manifest is missing, does not
-// parse, or is for another key, codegen version, CPU or features (a foreign entry), or when the
-// bytes' size or SHA-256 differ from the manifest (a corrupt, truncated or replaced library).
-// An unverified file is never handed out for loading.
+// entry as a miss (rebuilt and replaced atomically) when the manifest is missing, does not
+// decode, or is for another key, codegen version, CPU or features (a foreign entry), when a file
+// is not a regular file of ours, or when the bytes' size or SHA-256 differ from the manifest (a
+// corrupt, truncated or replaced library). An unverified file is never handed out for loading.
+//
+// Building. On a miss the object is written and linked (`cc -shared`) in a fresh private
+// temporary directory (mkdtemp), whose library bytes are read into memory; those bytes are
+// stored as the entry and loaded, so the linker never works on paths in the cache directory.
 //
 // Loading. `dlopen` caches by path and the cache path is replaced by rename, so the verified
-// bytes (the ones hashed, from memory) are written to a private `.load-<pid>-<random>.so` that
-// exists only for this load: the caller dlopens it and then discards it (`discardLoadFile`;
-// the mapping stays valid on Linux after unlink). Each load therefore gets its own handle and
-// no file can change between verification and dlopen. Hard links were rejected because a
+// bytes (the ones hashed, from memory) are written to a private `.load-<pid>-<random>.so`
+// (O_EXCL) that exists only for this load, and handed out as `/proc/self/fd/<dirfd>/<name>`, a
+// path that reaches the file through the descriptor: the caller dlopens it and then discards it
+// (`discardLoadFile`; the mapping stays valid on Linux after unlink). Each load therefore gets
+// its own handle and no file can change between verification and dlopen. (Without procfs the
+// load file goes to a private temporary directory instead.) Hard links were rejected because a
 // hard link shares the inode with the cache entry, so verifying it and loading it are two reads
 // of a file someone else could still write through.
 //
-// Directory. `$NNC_CACHE_DIR`, else `$XDG_CACHE_HOME/nnc`, else `$HOME/.cache/nnc` (or the
-// home directory from the password database). It is created with mode 0700. When it exists
-// and belongs to another user, opening the cache throws (files there could be planted by that
-// user). When it is ours but other users may read it, the mode is set back to 0700; when others
-// could also write to it, its entries may have been planted, so they are deleted as well.
+// Size. The cache holds at most `maxBytes` bytes of entries (`NNC_CACHE_MAX_BYTES`, default
+// 1 GiB). A hit sets the manifest's modification time to now (futimens); after every store, under
+// the exclusive lock, whole entries (manifest and library together) are removed oldest use first
+// until the total fits, never the entry just stored.
 
+import Foundation
 import NNCCodegen
 import NNCIR
 import Synchronization
@@ -58,32 +88,61 @@ import Synchronization
 public enum CacheMissReason: String, Sendable, Hashable, CaseIterable {
   /// No manifest for the key.
   case absent
-  /// The manifest does not parse or lacks fields.
+  /// The manifest does not decode, lacks fields or is too large.
   case badManifest
   /// The manifest is for another key, codegen version, CPU or features.
   case foreign
   /// The library is missing, or its size or SHA-256 differs from the manifest.
   case corrupt
+  /// The manifest or the library is not a regular file of this user (a symlink, directory,
+  /// FIFO, socket, device, or another user's file). Such a file is left where it is.
+  case unusable
 }
 
 /// What a cache did, for tests and diagnostics.
 public enum CacheEvent: Sendable, Equatable {
+  /// An entry verified and was loaded.
   case hit(key: String)
+  /// No usable entry; the library is compiled.
   case miss(key: String, reason: CacheMissReason)
   /// A library was compiled and linked for the key.
   case compiled(key: String)
   /// A new entry was renamed into place.
   case stored(key: String)
+  /// The compiled library was used but not stored (`reason` says why, e.g. something that is
+  /// not a regular file of ours is in the entry's place, or the disk is full).
+  case notStored(key: String, reason: String)
+  /// An entry was removed to keep the cache within its size limit.
+  case evicted(key: String)
 }
 
 /// Counters of one `CompileCache` (this process only).
 public struct CacheStatistics: Sendable, Equatable {
+  /// Lookups that loaded a verified entry.
   public var hits = 0
+  /// Lookups that found no usable entry.
   public var misses = 0
   /// Libraries compiled and linked (one per miss unless the compile failed).
   public var compiles = 0
+  /// Entries removed by the size limit.
+  public var evictions = 0
+  /// Misses by reason.
   public var missReasons: [CacheMissReason: Int] = [:]
+  /// No events yet.
   public init() {}
+}
+
+/// How much a cache directory holds.
+public struct CacheUsage: Sendable, Equatable {
+  /// Entries (keys with a library or a manifest).
+  public var entries: Int
+  /// The bytes of their files (libraries and manifests).
+  public var bytes: Int
+  /// A count of `entries` entries holding `bytes` bytes.
+  public init(entries: Int, bytes: Int) {
+    self.entries = entries
+    self.bytes = bytes
+  }
 }
 
 /// The cache key of one graph under one set of options, with the text it hashes.
@@ -92,133 +151,146 @@ public struct CacheKey: Sendable, Equatable {
   public var hash: String
   /// Everything the library depends on, one field a line, then the IR.
   public var text: String
+  /// The LLVM target triple.
   public var triple: String
+  /// The CPU name (the host's when the options named none).
   public var cpu: String
+  /// The feature string (the host's when the options named none).
   public var features: String
+  /// The preferred vector width in bits, nil for the target's default.
   public var vectorWidth: Int?
 }
 
 /// The result of a lookup: a verified library file to load, private to this load.
 public struct CachedLibrary: Sendable {
+  /// The key the library was found or built under.
   public var key: CacheKey
   /// True when the entry was found and verified; false when it was (re)built.
   public var hit: Bool
   /// The verified library bytes in a file of their own: dlopen it, then `discardLoadFile()`.
+  /// Valid in this process only, while the cache that made it is alive.
   public var loadPath: String
-  /// The entry's library in the cache directory (not to be loaded directly).
-  public var entryPath: String
+  /// The entry's library in the cache directory (for messages; never to be loaded directly);
+  /// nil when the library was compiled without a cache.
+  public var entryPath: String?
+  let discard: @Sendable () -> Void
 
   /// Removes the private load file (after dlopen, or when it is not going to be loaded).
-  public func discardLoadFile() { unlink(loadPath) }
-}
-
-/// The parsed manifest of one entry.
-struct CacheManifest: Equatable {
-  static let format = 1
-  var key: String
-  var librarySHA256: String
-  var librarySize: Int
-  var codegenVersion: String
-  var triple: String
-  var cpu: String
-  var features: String
-  var vectorWidth: Int?
-
-  var json: String {
-    """
-    {
-      "format": \(CacheManifest.format),
-      "key": \(jsonString(key)),
-      "library_sha256": \(jsonString(librarySHA256)),
-      "library_size": \(librarySize),
-      "codegen_version": \(jsonString(codegenVersion)),
-      "triple": \(jsonString(triple)),
-      "cpu": \(jsonString(cpu)),
-      "features": \(jsonString(features)),
-      "vector_width": \(vectorWidth.map(String.init) ?? "null")
-    }
-
-    """
-  }
-
-  /// Parses what `json` writes; nil for anything else (unknown format, missing or mistyped field).
-  init?(json bytes: [UInt8]) {
-    guard let object = parseFlatJSONObject(bytes), case .int(CacheManifest.format)? = object["format"],
-      case .string(let key)? = object["key"], case .string(let sha)? = object["library_sha256"],
-      case .int(let size)? = object["library_size"], case .string(let version)? = object["codegen_version"],
-      case .string(let triple)? = object["triple"], case .string(let cpu)? = object["cpu"],
-      case .string(let features)? = object["features"], let width = object["vector_width"]
-    else { return nil }
-    switch width {
-    case .null: vectorWidth = nil
-    case .int(let w): vectorWidth = w
-    case .string: return nil
-    }
-    guard sha.count == 64, sha.allSatisfy(\.isHexDigit), size >= 0 else { return nil }
-    self.key = key
-    librarySHA256 = sha
-    librarySize = size
-    codegenVersion = version
-    self.triple = triple
-    self.cpu = cpu
-    self.features = features
-  }
-
-  init(
-    key: String, librarySHA256: String, librarySize: Int, codegenVersion: String, triple: String, cpu: String,
-    features: String, vectorWidth: Int?
-  ) {
-    self.key = key
-    self.librarySHA256 = librarySHA256
-    self.librarySize = librarySize
-    self.codegenVersion = codegenVersion
-    self.triple = triple
-    self.cpu = cpu
-    self.features = features
-    self.vectorWidth = vectorWidth
-  }
+  public func discardLoadFile() { discard() }
 }
 
 /// A content-addressed on-disk cache of compiled shared libraries (see the top of Cache.swift
-/// for the key, layout, atomicity, verification and loading rules). Safe to use from several
-/// threads and several processes at once.
+/// for the key, layout, directory checks, atomicity, verification, loading and size rules). Safe
+/// to use from several threads and several processes at once.
 public final class CompileCache: Sendable {
-  /// The cache directory (absolute or as given).
+  /// The cache directory, as given (for messages: the cache works through a descriptor).
   public let directory: String
+  /// The most bytes of entries kept; older entries are evicted after a store beyond it.
+  public let maxBytes: Int
+  let handle: DirectoryHandle
   private let state = Mutex(CacheStatistics())
   private let observers = Mutex<[@Sendable (CacheEvent) -> Void]>([])
+  private let lockWarned = Mutex(false)
 
-  /// Opens (creating when needed) the cache in `directory`, or in `CompileCache.defaultDirectory()`.
-  /// Throws when the directory cannot be made private to this user (for example when it belongs
-  /// to another user).
-  public init(directory: String? = nil) throws(CodegenError) {
+  /// The size limit when neither `maxBytes` nor `NNC_CACHE_MAX_BYTES` gives one: 1 GiB.
+  public static let defaultMaxBytes = 1 << 30
+
+  /// Opens (creating when needed, mode 0700) the cache in `directory`, or in
+  /// `CompileCache.defaultDirectory()`, holding at most `maxBytes` bytes (else
+  /// `NNC_CACHE_MAX_BYTES`, else `defaultMaxBytes`).
+  ///
+  /// Throws `CodegenError` when there is no directory, when it cannot be created or opened, and
+  /// when it is unsafe: a symbolic link, not a directory, owned by another user, or writable by
+  /// group or others. Nothing in an unsafe directory is changed or deleted.
+  public init(directory: String? = nil, maxBytes: Int? = nil) throws(CodegenError) {
     guard let dir = directory ?? CompileCache.defaultDirectory() else {
       throw CodegenError("compile cache: no directory (set NNC_CACHE_DIR, XDG_CACHE_HOME or HOME)")
     }
     self.directory = dir
-    try CompileCache.preparePrivateDirectory(dir)
-    sweepStaleTemporaries()
+    self.maxBytes = max(0, maxBytes ?? CompileCache.maxBytes(environment: ProcessInfo.processInfo.environment))
+    switch DirectoryHandle.openPrivate(dir) {
+    case .success(let h): handle = h
+    case .failure(let problem):
+      throw CodegenError("compile cache: \(dir) \(problem.phrase); set NNC_CACHE_DIR to a private directory of your own")
+    }
+    sweepStaleTemporaries(all: false)
   }
 
-  private static let sharedCache = Mutex<CompileCache?>(nil)
+  // MARK: The shared cache, and compiling without one
 
-  /// The process-wide cache in the default directory, opened on first use.
+  private enum Shared {
+    case unopened
+    case open(CompileCache)
+    case unusable(CodegenError, warned: Bool)
+  }
+  private static let sharedState = Mutex(Shared.unopened)
+
+  /// The process-wide cache in the default directory, opened on first use. Throws (every time)
+  /// the `CodegenError` that opening it threw the first time.
   public static func shared() throws(CodegenError) -> CompileCache {
-    try sharedCache.withLock { (c: inout CompileCache?) throws(CodegenError) -> CompileCache in
-      if let c { return c }
-      let made = try CompileCache()
-      c = made
-      return made
+    let s = openShared()
+    if case .open(let c) = s { return c }
+    if case .unusable(let e, _) = s { throw e }
+    fatalError("unreachable")
+  }
+
+  private static func openShared() -> Shared {
+    sharedState.withLock { s in
+      if case .unopened = s {
+        do throws(CodegenError) {
+          s = .open(try CompileCache())
+        } catch {
+          s = .unusable(error, warned: false)
+        }
+      }
+      return s
     }
   }
+
+  /// The library for `graph` through the shared cache; when the shared cache cannot be used
+  /// (see `init(directory:maxBytes:)`), compiled without a cache instead, after a one-line
+  /// warning on stderr (the first time in the process) that names the directory and why.
+  /// Throws `CodegenError` when compiling or linking fails.
+  public static func lookupThroughSharedCache(
+    _ graph: Graph, options: CompileOptions = CompileOptions()
+  ) throws(CodegenError) -> CachedLibrary {
+    if case .open(let cache) = openShared() { return try cache.lookup(graph, options: options) }
+    let warning: String? = sharedState.withLock { s in
+      guard case .unusable(let e, false) = s else { return nil }
+      s = .unusable(e, warned: true)
+      var why = e.description
+      if why.hasPrefix("compile cache: ") { why.removeFirst("compile cache: ".count) }
+      if let r = why.range(of: "; set NNC_CACHE_DIR") { why = String(why[..<r.lowerBound]) }
+      return "nnc: warning: compile cache \(why); compiling without the cache "
+        + "(set NNC_CACHE_DIR to a private directory)\n"
+    }
+    if let warning { writeToStandardError(warning) }
+    return try compileWithoutCache(graph, options: options)
+  }
+
+  /// Compiles and links `graph` in a private temporary directory, without reading or writing
+  /// any cache; `discardLoadFile()` removes the directory. Throws `CodegenError` when
+  /// compiling or linking fails.
+  public static func compileWithoutCache(
+    _ graph: Graph, options: CompileOptions = CompileOptions()
+  ) throws(CodegenError) -> CachedLibrary {
+    let key = try key(for: graph, options: options)
+    let temp = try DirectoryHandle.makeTemporary()
+    do {
+      try link(try compile(graph, options: buildOptions(options, key)).object, in: temp)
+    } catch {
+      temp.removeTemporary()
+      throw error
+    }
+    return CachedLibrary(
+      key: key, hit: false, loadPath: temp.path + "/entry.so", entryPath: nil, discard: { temp.removeTemporary() })
+  }
+
+  // MARK: Environment
 
   /// `$NNC_CACHE_DIR`, else `$XDG_CACHE_HOME/nnc`, else `~/.cache/nnc`; nil without a home.
   public static func defaultDirectory() -> String? {
-    var env: [String: String] = [:]
-    for name in ["NNC_CACHE_DIR", "XDG_CACHE_HOME", "HOME"] {
-      if let p = getenv(name), let s = String(validatingCString: p) { env[name] = s }
-    }
-    if let d = defaultDirectory(environment: env) { return d }
+    if let d = defaultDirectory(environment: ProcessInfo.processInfo.environment) { return d }
     if let pw = getpwuid(geteuid()), let h = pw.pointee.pw_dir, let s = String(validatingCString: h), !s.isEmpty {
       return s + "/.cache/nnc"
     }
@@ -236,6 +308,26 @@ public final class CompileCache: Sendable {
     return nil
   }
 
+  /// The size limit `environment` selects, in bytes: `NNC_CACHE_MAX_BYTES` as a decimal number
+  /// of bytes, optionally followed by `K`, `M` or `G` (binary: 1024, 1024², 1024³); else (unset,
+  /// empty or not such a number) `defaultMaxBytes`.
+  public static func maxBytes(environment: [String: String]) -> Int {
+    guard var text = environment["NNC_CACHE_MAX_BYTES"], !text.isEmpty else { return defaultMaxBytes }
+    var scale = 1
+    switch text.last {
+    case "K", "k": scale = 1 << 10
+    case "M", "m": scale = 1 << 20
+    case "G", "g": scale = 1 << 30
+    default: break
+    }
+    if scale != 1 { text.removeLast() }
+    guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let n = Int(text) else { return defaultMaxBytes }
+    let (product, overflow) = n.multipliedReportingOverflow(by: scale)
+    return overflow ? Int.max : product
+  }
+
+  // MARK: Events
+
   /// What this cache has done so far in this process.
   public var statistics: CacheStatistics { state.withLock { $0 } }
 
@@ -252,7 +344,8 @@ public final class CompileCache: Sendable {
         s.misses += 1
         s.missReasons[reason, default: 0] += 1
       case .compiled: s.compiles += 1
-      case .stored: break
+      case .evicted: s.evictions += 1
+      case .stored, .notStored: break
       }
     }
     for o in observers.withLock({ $0 }) { o(event) }
@@ -260,19 +353,21 @@ public final class CompileCache: Sendable {
 
   // MARK: Keys and paths
 
-  /// The key of `graph` compiled with `options` (the host CPU and features filled in).
+  /// The key of `graph` compiled with `options` (the host CPU and features filled in). Throws
+  /// `CodegenError` when LLVM cannot describe the host.
   public func key(for graph: Graph, options: CompileOptions = CompileOptions()) throws(CodegenError) -> CacheKey {
     try CompileCache.key(for: graph, options: options)
   }
 
-  /// The key of `graph` compiled with `options` (the host CPU and features filled in).
+  /// The key of `graph` compiled with `options` (the host CPU and features filled in). Throws
+  /// `CodegenError` when LLVM cannot describe the host.
   public static func key(for graph: Graph, options: CompileOptions = CompileOptions()) throws(CodegenError) -> CacheKey {
     let host = try hostTarget()
     let triple = defaultTargetTriple()
     let cpu = options.target.cpu ?? host.cpu
     let features = options.target.features ?? host.features
     let width = options.target.vectorWidth
-    var text = "nnc compile cache \(CacheManifest.format)\n"
+    var text = "nnc compile cache \(CacheManifest.currentFormat)\n"
     text += "codegen: \(codegenVersion)\n"
     text += "triple: \(triple)\n"
     text += "cpu: \(cpu)\n"
@@ -280,64 +375,86 @@ public final class CompileCache: Sendable {
     text += "vector-width: \(width.map(String.init) ?? "default")\n"
     text += "ir:\n"
     text += graph.text(PrintOptions(locations: false))
-    return CacheKey(hash: SHA256.hex(text), text: text, triple: triple, cpu: cpu, features: features, vectorWidth: width)
+    return CacheKey(hash: sha256Hex(text), text: text, triple: triple, cpu: cpu, features: features, vectorWidth: width)
   }
 
-  /// Where the library of `key` lives in the cache.
+  /// Where the library of `key` lives in the cache (a path for messages and tests; the cache
+  /// itself reaches it through its directory descriptor).
   public func libraryPath(for key: CacheKey) -> String { directory + "/" + key.hash + ".so" }
-  /// Where the manifest of `key` lives in the cache.
+  /// Where the manifest of `key` lives in the cache (a path for messages and tests).
   public func manifestPath(for key: CacheKey) -> String { directory + "/" + key.hash + ".json" }
-  private var lockPath: String { directory + "/.lock" }
 
   // MARK: Lookup
 
   /// The library for `graph` under `options`: the cached one when its entry verifies, else a
-  /// freshly compiled and linked one that replaces the entry. The returned `loadPath` holds
-  /// verified bytes and is private to this call: dlopen it, then `discardLoadFile()`.
+  /// freshly compiled and linked one, stored as the entry when the entry's place holds nothing
+  /// but our own files. The returned `loadPath` holds verified bytes and is private to this
+  /// call: dlopen it, then `discardLoadFile()`. Throws `CodegenError` when compiling or linking
+  /// fails or the load file cannot be written; failing to store is not an error (`notStored`).
   public func lookup(_ graph: Graph, options: CompileOptions = CompileOptions()) throws(CodegenError) -> CachedLibrary {
     let key = try key(for: graph, options: options)
     switch readVerified(key) {
     case .verified(let bytes):
       record(.hit(key: key.hash))
-      let load = try writeLoadFile(bytes)
-      return CachedLibrary(key: key, hit: true, loadPath: load, entryPath: libraryPath(for: key))
+      return try loadable(bytes, key: key, hit: true)
     case .rejected(let reason):
       record(.miss(key: key.hash, reason: reason))
     }
-    var buildOptions = options
-    buildOptions.target.cpu = key.cpu
-    buildOptions.target.features = key.features
-    buildOptions.emitAssembly = false
-    buildOptions.emitLLVMIR = false
-    let module = try compile(graph, options: buildOptions)
-    let bytes = try build(module.object)
+    let module = try compile(graph, options: CompileCache.buildOptions(options, key))
+    let temp = try DirectoryHandle.makeTemporary()
+    defer { temp.removeTemporary() }
+    let bytes = try CompileCache.link(module.object, in: temp)
     record(.compiled(key: key.hash))
-    let load = try writeLoadFile(bytes)
-    do {
-      try store(bytes, key: key)
-    } catch {
-      unlink(load)
-      throw error
-    }
-    return CachedLibrary(key: key, hit: false, loadPath: load, entryPath: libraryPath(for: key))
+    let library = try loadable(bytes, key: key, hit: false)
+    store(bytes, key: key)
+    return library
   }
 
-  /// The library bytes of `key`'s entry when the entry verifies.
-  private func readVerified(_ key: CacheKey) -> Verification {
-    let pair: (manifest: [UInt8]?, library: [UInt8]?, size: Int?) = withLock(LOCK_SH) {
-      guard let m = readFile(manifestPath(for: key), limit: 1 << 20) else { return (nil, nil, nil) }
-      guard let manifest = CacheManifest(json: m) else { return (m, nil, nil) }
-      return (m, readFile(libraryPath(for: key), limit: manifest.librarySize), manifest.librarySize)
+  /// `options` with the key's CPU and features filled in and nothing but the object emitted.
+  private static func buildOptions(_ options: CompileOptions, _ key: CacheKey) -> CompileOptions {
+    var o = options
+    o.target.cpu = key.cpu
+    o.target.features = key.features
+    o.emitAssembly = false
+    o.emitLLVMIR = false
+    return o
+  }
+
+  /// Links `object` into `entry.so` in the private directory `temp`; returns the library bytes.
+  @discardableResult
+  private static func link(_ object: [UInt8], in temp: DirectoryHandle) throws(CodegenError) -> [UInt8] {
+    try temp.createNew("entry.o", object)
+    try linkSharedLibrary(object: temp.path + "/entry.o", output: temp.path + "/entry.so")
+    guard case .bytes(let bytes) = temp.read("entry.so", limit: Int.max) else {
+      throw CodegenError("compile cache: cannot read the linked library \(temp.path)/entry.so")
     }
-    guard let m = pair.manifest else { return .rejected(.absent) }
-    guard let manifest = CacheManifest(json: m) else { return .rejected(.badManifest) }
+    return bytes
+  }
+
+  /// The library bytes of `key`'s entry when the entry verifies. A hit marks the entry as used.
+  private func readVerified(_ key: CacheKey) -> Verification {
+    let pair: (manifest: FileRead, library: FileRead?) = handle.withLock(LOCK_SH, unlocked: warnUnlocked) {
+      let m = handle.read(key.hash + ".json", limit: 1 << 20, touch: true)
+      guard case .bytes(let text) = m, let manifest = CacheManifest(json: text) else { return (m, nil) }
+      return (m, handle.read(key.hash + ".so", limit: manifest.librarySize))
+    }
+    let text: [UInt8]
+    switch pair.manifest {
+    case .bytes(let t): text = t
+    case .absent: return .rejected(.absent)
+    case .unusable: return .rejected(.unusable)
+    case .tooLarge, .failed: return .rejected(.badManifest)
+    }
+    guard let manifest = CacheManifest(json: text) else { return .rejected(.badManifest) }
     guard manifest.key == key.hash, manifest.codegenVersion == codegenVersion, manifest.triple == key.triple,
       manifest.cpu == key.cpu, manifest.features == key.features, manifest.vectorWidth == key.vectorWidth
     else { return .rejected(.foreign) }
-    guard let lib = pair.library, lib.count == manifest.librarySize, SHA256.hex(lib) == manifest.librarySHA256 else {
-      return .rejected(.corrupt)
+    switch pair.library {
+    case .bytes(let lib)? where lib.count == manifest.librarySize && sha256Hex(lib) == manifest.librarySHA256:
+      return .verified(lib)
+    case .unusable?: return .rejected(.unusable)
+    default: return .rejected(.corrupt)
     }
-    return .verified(lib)
   }
 
   private enum Verification {
@@ -345,281 +462,183 @@ public final class CompileCache: Sendable {
     case rejected(CacheMissReason)
   }
 
-  /// Links `object` into a library in the cache directory and returns the library's bytes.
-  private func build(_ object: [UInt8]) throws(CodegenError) -> [UInt8] {
-    let obj = temporaryName("o")
-    let lib = temporaryName("so")
-    defer {
-      unlink(obj)
-      unlink(lib)
+  /// Writes verified bytes to a fresh private file for one dlopen.
+  private func loadable(_ bytes: [UInt8], key: CacheKey, hit: Bool) throws(CodegenError) -> CachedLibrary {
+    let entry = libraryPath(for: key)
+    if handle.hasDescriptorPaths {
+      let name = ".load-\(getpid())-\(randomSuffix()).so"
+      try handle.createNew(name, bytes, mode: 0o700)
+      let h = handle
+      return CachedLibrary(
+        key: key, hit: hit, loadPath: h.descriptorPath(name), entryPath: entry, discard: { h.unlink(name) })
     }
-    try writeNewFile(obj, object)
-    try linkSharedLibrary(object: obj, output: lib)
-    guard let bytes = readFile(lib, limit: Int.max) else { throw CodegenError("compile cache: cannot read \(lib)") }
-    return bytes
+    let temp = try DirectoryHandle.makeTemporary()
+    do {
+      try temp.createNew("entry.so", bytes, mode: 0o700)
+    } catch {
+      temp.removeTemporary()
+      throw error
+    }
+    return CachedLibrary(
+      key: key, hit: hit, loadPath: temp.path + "/entry.so", entryPath: entry, discard: { temp.removeTemporary() })
   }
 
   /// Publishes `bytes` as `key`'s entry: both files written under temporary names, then renamed
-  /// (library first) while holding the exclusive lock.
-  private func store(_ bytes: [UInt8], key: CacheKey) throws(CodegenError) {
+  /// (library first) while holding the exclusive lock, unless something that is not a regular
+  /// file of ours holds an entry name; then evicts entries beyond the size limit.
+  private func store(_ bytes: [UInt8], key: CacheKey) {
     let manifest = CacheManifest(
-      key: key.hash, librarySHA256: SHA256.hex(bytes), librarySize: bytes.count, codegenVersion: codegenVersion,
+      key: key.hash, librarySHA256: sha256Hex(bytes), librarySize: bytes.count, codegenVersion: codegenVersion,
       triple: key.triple, cpu: key.cpu, features: key.features, vectorWidth: key.vectorWidth)
     let lib = temporaryName("so")
     let man = temporaryName("json")
     defer {
-      unlink(lib)
-      unlink(man)
+      handle.unlink(lib)
+      handle.unlink(man)
     }
-    try writeNewFile(lib, bytes)
-    try writeNewFile(man, Array(manifest.json.utf8))
-    let failure: String? = withLock(LOCK_EX) {
-      if rename(lib, libraryPath(for: key)) != 0 { return "rename to \(libraryPath(for: key)): \(errnoText())" }
-      if rename(man, manifestPath(for: key)) != 0 { return "rename to \(manifestPath(for: key)): \(errnoText())" }
+    do {
+      try handle.createNew(lib, bytes)
+      try handle.createNew(man, manifest.json)
+    } catch {
+      record(.notStored(key: key.hash, reason: error.description))
+      return
+    }
+    let failure: String? = handle.withLock(LOCK_EX, unlocked: warnUnlocked) {
+      for name in [key.hash + ".so", key.hash + ".json"] where handle.status(name) != nil {
+        // Replace only what we wrote before; leave anything else where it is.
+        guard handle.isOwnRegularFile(name) else { return "\(directory)/\(name) is not a regular file of this user" }
+      }
+      if let e = handle.rename(lib, to: key.hash + ".so") { return "rename to \(key.hash).so: \(e)" }
+      if let e = handle.rename(man, to: key.hash + ".json") { return "rename to \(key.hash).json: \(e)" }
+      for evicted in evict(keeping: key.hash) { record(.evicted(key: evicted)) }
       return nil
     }
-    if let failure { throw CodegenError("compile cache: \(failure)") }
-    record(.stored(key: key.hash))
-  }
-
-  /// Writes verified bytes to a fresh private file for one dlopen.
-  private func writeLoadFile(_ bytes: [UInt8]) throws(CodegenError) -> String {
-    let path = directory + "/.load-\(getpid())-\(randomSuffix()).so"
-    try writeNewFile(path, bytes, mode: 0o700)
-    return path
-  }
-
-  // MARK: Files
-
-  private func temporaryName(_ ext: String) -> String {
-    directory + "/.tmp-\(getpid())-\(randomSuffix()).\(ext)"
-  }
-
-  /// Runs `body` holding a flock of `.lock` (without the lock when it cannot be opened: the
-  /// lock only narrows a race whose outcome verification already handles).
-  private func withLock<R>(_ operation: Int32, _ body: () -> R) -> R {
-    let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { return body() }
-    defer { close(fd) }
-    while flock(fd, operation) != 0 && errno == EINTR {}
-    defer { flock(fd, LOCK_UN) }
-    return body()
-  }
-
-  /// Removes temporaries of processes that no longer run (and any older than a day).
-  private func sweepStaleTemporaries() {
-    guard let d = opendir(directory) else { return }
-    var names: [String] = []
-    while let e = readdir(d) {
-      let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-      }
-      if name.hasPrefix(".tmp-") || name.hasPrefix(".load-") { names.append(name) }
+    if let failure {
+      record(.notStored(key: key.hash, reason: failure))
+    } else {
+      record(.stored(key: key.hash))
     }
-    closedir(d)
+  }
+
+  private func warnUnlocked(_ why: String) {
+    let first = lockWarned.withLock { w in
+      defer { w = true }
+      return !w
+    }
+    if first { writeToStandardError("nnc: warning: compile cache: \(why); working without the lock\n") }
+  }
+
+  // MARK: Size
+
+  /// One entry's files as found in the directory.
+  private struct EntryFiles {
+    var bytes = 0
+    var names: [String] = []
+    /// The manifest's modification time (else the library's), in nanoseconds.
+    var lastUse = Int64.min
+    var hasManifest = false
+  }
+
+  /// The entries in the directory: regular files of ours named `<64 hex>.so` or `.json`.
+  private func scanEntries() -> [String: EntryFiles] {
+    var entries: [String: EntryFiles] = [:]
+    for name in handle.names() {
+      guard let hash = entryHash(name), let st = handle.status(name), (st.st_mode & S_IFMT) == S_IFREG,
+        st.st_uid == geteuid()
+      else { continue }
+      let time = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+      let isManifest = name.hasSuffix(".json")
+      var e = entries[hash, default: EntryFiles()]
+      e.bytes += Int(st.st_size)
+      e.names.append(name)
+      if isManifest {
+        e.lastUse = time
+        e.hasManifest = true
+      } else if !e.hasManifest {
+        e.lastUse = max(e.lastUse, time)
+      }
+      entries[hash] = e
+    }
+    return entries
+  }
+
+  /// Removes whole entries, least recently used first, until the cache fits in `maxBytes`
+  /// (never `keeping`); returns the keys removed. Called under the exclusive lock.
+  private func evict(keeping: String) -> [String] {
+    let entries = scanEntries()
+    var total = entries.values.reduce(0) { $0 + $1.bytes }
+    guard total > maxBytes else { return [] }
+    var removed: [String] = []
+    let order = entries.filter { $0.key != keeping }.sorted { ($0.value.lastUse, $0.key) < ($1.value.lastUse, $1.key) }
+    for (hash, files) in order where total > maxBytes {
+      // The manifest first: a library without one is an absent entry, never a wrong one.
+      for name in files.names.sorted(by: { $0.hasSuffix(".json") && !$1.hasSuffix(".json") }) { handle.unlink(name) }
+      total -= files.bytes
+      removed.append(hash)
+    }
+    return removed
+  }
+
+  /// The entries in the cache and their bytes.
+  public func usage() -> CacheUsage {
+    let entries = handle.withLock(LOCK_SH, unlocked: warnUnlocked) { scanEntries() }
+    return CacheUsage(entries: entries.count, bytes: entries.values.reduce(0) { $0 + $1.bytes })
+  }
+
+  /// Removes every entry (regular files of ours named `<64 hex>.so`/`.json`) and the temporaries
+  /// of processes that no longer run; leaves everything else. Returns what was removed.
+  @discardableResult
+  public func clear() -> CacheUsage {
+    let entries = handle.withLock(LOCK_EX, unlocked: warnUnlocked) {
+      let entries = scanEntries()
+      for files in entries.values {
+        for name in files.names { handle.unlink(name) }
+      }
+      return entries
+    }
+    sweepStaleTemporaries(all: true)
+    return CacheUsage(entries: entries.count, bytes: entries.values.reduce(0) { $0 + $1.bytes })
+  }
+
+  // MARK: Temporaries
+
+  private func temporaryName(_ ext: String) -> String { ".tmp-\(getpid())-\(randomSuffix()).\(ext)" }
+
+  /// Removes temporaries (regular files of ours) of processes that no longer run: those older
+  /// than a minute (or any age with `all`), and any older than a day (the pid may be reused).
+  private func sweepStaleTemporaries(all: Bool) {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
-    for name in names {
-      let path = directory + "/" + name
-      var st = stat()
-      guard lstat(path, &st) == 0 else { continue }
+    for name in handle.names() where name.hasPrefix(".tmp-") || name.hasPrefix(".load-") {
+      guard let st = handle.status(name), (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { continue }
       let age = now.tv_sec - st.st_mtim.tv_sec
       let pidText = name.drop { $0 != "-" }.dropFirst().prefix { $0 != "-" }
       let dead = Int32(pidText).map { pid in kill(pid, 0) != 0 && errno == ESRCH } ?? true
-      if (dead && age > 60) || age > 86_400 { unlink(path) }
-    }
-  }
-
-  /// Creates `dir` (and missing parents) with mode 0700 and makes sure it is private to us.
-  static func preparePrivateDirectory(_ dir: String) throws(CodegenError) {
-    var prefix = dir.hasPrefix("/") ? "" : "."
-    for part in dir.split(separator: "/") {
-      prefix += "/" + part
-      var existing = stat()
-      if stat(prefix, &existing) == 0 { continue }
-      if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
-        throw CodegenError("compile cache: cannot create \(prefix): \(errnoText())")
-      }
-    }
-    var st = stat()
-    guard stat(dir, &st) == 0 else { throw CodegenError("compile cache: cannot use \(dir): \(errnoText())") }
-    guard (st.st_mode & S_IFMT) == S_IFDIR else { throw CodegenError("compile cache: \(dir) is not a directory") }
-    guard st.st_uid == geteuid() else {
-      throw CodegenError(
-        "compile cache: \(dir) belongs to uid \(st.st_uid), not to this user (uid \(geteuid())); "
-          + "set NNC_CACHE_DIR to a directory of your own")
-    }
-    let mode = st.st_mode & 0o777
-    if mode == 0o700 { return }
-    guard chmod(dir, 0o700) == 0 else {
-      throw CodegenError("compile cache: cannot make \(dir) private (mode 0700): \(errnoText())")
-    }
-    if mode & 0o022 != 0 {
-      // Others could write here: any entry may have been planted.
-      guard let d = opendir(dir) else { return }
-      var victims: [String] = []
-      while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name.hasSuffix(".so") || name.hasSuffix(".json") || name.hasPrefix(".tmp-") || name.hasPrefix(".load-") {
-          victims.append(name)
-        }
-      }
-      closedir(d)
-      for v in victims { unlink(dir + "/" + v) }
+      if (dead && (all || age > 60)) || age > 86_400 { handle.unlink(name) }
     }
   }
 }
 
 // MARK: - Helpers
 
-private func errnoText() -> String { String(cString: strerror(errno)) }
+/// The key of an entry file name (`<64 lowercase hex>.so` or `.json`), else nil.
+private func entryHash(_ name: String) -> String? {
+  let stem: Substring
+  if name.hasSuffix(".so") {
+    stem = name.dropLast(3)
+  } else if name.hasSuffix(".json") {
+    stem = name.dropLast(5)
+  } else {
+    return nil
+  }
+  guard stem.utf8.count == 64, stem.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+  else { return nil }
+  return String(stem)
+}
 
 private func randomSuffix() -> String {
   var g = SystemRandomNumberGenerator()
   let v = g.next() as UInt64
   let s = String(v, radix: 16)
   return String(repeating: "0", count: 16 - s.count) + s
-}
-
-/// The contents of `path`, or nil when it is not a regular file, cannot be read, or is larger
-/// than `limit` bytes.
-func readFile(_ path: String, limit: Int) -> [UInt8]? {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { return nil }
-  defer { close(fd) }
-  var st = stat()
-  guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) <= limit else { return nil }
-  var out = [UInt8](repeating: 0, count: Int(st.st_size))
-  var done = 0
-  while done < out.count {
-    let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-    if n < 0 && errno == EINTR { continue }
-    if n <= 0 { return nil }  // shrank while reading
-    done += n
-  }
-  return out
-}
-
-/// Writes `bytes` to `path`, which must not exist yet.
-func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(CodegenError) {
-  let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-  guard fd >= 0 else { throw CodegenError("compile cache: cannot create \(path): \(errnoText())") }
-  var done = 0
-  while done < bytes.count {
-    let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-    if n < 0 && errno == EINTR { continue }
-    if n <= 0 {
-      let why = errnoText()
-      close(fd)
-      unlink(path)
-      throw CodegenError("compile cache: cannot write \(path): \(why)")
-    }
-    done += n
-  }
-  if close(fd) != 0 {
-    let why = errnoText()
-    unlink(path)
-    throw CodegenError("compile cache: cannot write \(path): \(why)")
-  }
-}
-
-// MARK: - A flat JSON object reader (the manifest's format)
-
-enum FlatJSONValue: Equatable {
-  case string(String)
-  case int(Int)
-  case null
-}
-
-private func jsonString(_ s: String) -> String {
-  var out = "\""
-  for u in s.unicodeScalars {
-    switch u {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    default:
-      if u.value < 0x20 {
-        let h = String(u.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-      } else {
-        out.unicodeScalars.append(u)
-      }
-    }
-  }
-  return out + "\""
-}
-
-/// Parses one JSON object whose values are strings, integers or null; nil for anything else
-/// (nesting, floats, duplicate keys, trailing garbage, invalid UTF-8).
-func parseFlatJSONObject(_ bytes: [UInt8]) -> [String: FlatJSONValue]? {
-  var i = 0
-  func skipSpace() { while i < bytes.count, [0x20, 0x0a, 0x0d, 0x09].contains(bytes[i]) { i += 1 } }
-  func eat(_ c: UInt8) -> Bool {
-    skipSpace()
-    guard i < bytes.count, bytes[i] == c else { return false }
-    i += 1
-    return true
-  }
-  func string() -> String? {
-    guard eat(0x22) else { return nil }
-    var out: [UInt8] = []
-    while i < bytes.count {
-      let c = bytes[i]
-      i += 1
-      switch c {
-      case 0x22: return String(validating: out, as: UTF8.self)
-      case 0x5c:
-        guard i < bytes.count else { return nil }
-        let e = bytes[i]
-        i += 1
-        switch e {
-        case 0x22, 0x5c, 0x2f: out.append(e)
-        case UInt8(ascii: "b"): out.append(8)
-        case UInt8(ascii: "f"): out.append(12)
-        case UInt8(ascii: "n"): out.append(10)
-        case UInt8(ascii: "r"): out.append(13)
-        case UInt8(ascii: "t"): out.append(9)
-        case UInt8(ascii: "u"):
-          guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16),
-            let u = Unicode.Scalar(v)
-          else { return nil }
-          i += 4
-          out += Array(String(Character(u)).utf8)
-        default: return nil
-        }
-      default:
-        if c < 0x20 { return nil }
-        out.append(c)
-      }
-    }
-    return nil
-  }
-  func value() -> FlatJSONValue? {
-    skipSpace()
-    guard i < bytes.count else { return nil }
-    if bytes[i] == 0x22 { return string().map(FlatJSONValue.string) }
-    if bytes[i...].starts(with: Array("null".utf8)) {
-      i += 4
-      return .null
-    }
-    let start = i
-    if bytes[i] == UInt8(ascii: "-") { i += 1 }
-    while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }
-    guard i > start, i - start <= 19 else { return nil }
-    return Int(String(decoding: bytes[start..<i], as: UTF8.self)).map(FlatJSONValue.int)
-  }
-  guard eat(0x7b) else { return nil }
-  var out: [String: FlatJSONValue] = [:]
-  if !eat(0x7d) {
-    repeat {
-      guard let k = string(), out[k] == nil, eat(0x3a), let v = value() else { return nil }
-      out[k] = v
-    } while eat(0x2c)
-    guard eat(0x7d) else { return nil }
-  }
-  skipSpace()
-  return i == bytes.count ? out : nil
 }
