@@ -228,10 +228,11 @@ public final class CompileCache: Sendable {
   /// The process-wide cache in the default directory, opened on first use. Throws (every time)
   /// the `CodegenError` that opening it threw the first time.
   public static func shared() throws(CodegenError) -> CompileCache {
-    let s = openShared()
-    if case .open(let c) = s { return c }
-    if case .unusable(let e, _) = s { throw e }
-    fatalError("unreachable")
+    switch openShared() {
+    case .open(let c): return c
+    case .unusable(let e, _): throw e
+    case .unopened: throw CodegenError("compile cache: the shared cache was not opened")  // openShared opens it
+    }
   }
 
   private static func openShared() -> Shared {
