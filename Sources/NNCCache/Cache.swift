@@ -202,18 +202,49 @@ public final class CompileCache: Sendable {
   /// Throws `CodegenError` when there is no directory, when it cannot be created or opened, and
   /// when it is unsafe: a symbolic link, not a directory, owned by another user, or writable by
   /// group or others. Nothing in an unsafe directory is changed or deleted.
-  public init(directory: String? = nil, maxBytes: Int? = nil) throws(CodegenError) {
-    guard let dir = directory ?? CompileCache.defaultDirectory() else {
-      throw CodegenError("compile cache: no directory (set NNC_CACHE_DIR, XDG_CACHE_HOME or HOME)")
+  public convenience init(directory: String? = nil, maxBytes: Int? = nil) throws(CodegenError) {
+    switch CompileCache.openDirectory(directory) {
+    case .success(let (dir, handle)): self.init(directory: dir, handle: handle, maxBytes: maxBytes)
+    case .failure(let f): throw f.error
     }
-    self.directory = dir
+  }
+
+  private init(directory: String, handle: DirectoryHandle, maxBytes: Int?) {
+    self.directory = directory
+    self.handle = handle
     self.maxBytes = max(0, maxBytes ?? CompileCache.maxBytes(environment: ProcessInfo.processInfo.environment))
-    switch DirectoryHandle.openPrivate(dir) {
-    case .success(let h): handle = h
-    case .failure(let problem):
-      throw CodegenError("compile cache: \(dir) \(problem.phrase); set NNC_CACHE_DIR to a private directory of your own")
-    }
     sweepStaleTemporaries(all: false)
+  }
+
+  /// Why a cache directory could not be opened.
+  private struct OpenFailure: Error {
+    /// The directory, nil when the environment names none.
+    var directory: String?
+    var problem: DirectoryProblem?
+
+    /// The error `init(directory:maxBytes:)` throws.
+    var error: CodegenError {
+      guard let directory, let problem else {
+        return CodegenError("compile cache: no directory (set NNC_CACHE_DIR, XDG_CACHE_HOME or HOME)")
+      }
+      return CodegenError(
+        "compile cache: \(directory) \(problem.phrase); set NNC_CACHE_DIR to a private directory of your own")
+    }
+
+    /// The line `lookupThroughSharedCache` writes to stderr.
+    var warning: String {
+      guard let directory, let problem else {
+        return "nnc: warning: no compile cache directory (NNC_CACHE_DIR, XDG_CACHE_HOME and HOME are unset); "
+          + "compiling without the cache\n"
+      }
+      return "nnc: warning: compile cache \(directory) \(problem.phrase); compiling without the cache "
+        + "(set NNC_CACHE_DIR to a private directory)\n"
+    }
+  }
+
+  private static func openDirectory(_ directory: String?) -> Result<(String, DirectoryHandle), OpenFailure> {
+    guard let dir = directory ?? defaultDirectory() else { return .failure(OpenFailure()) }
+    return DirectoryHandle.openPrivate(dir).map { (dir, $0) }.mapError { OpenFailure(directory: dir, problem: $0) }
   }
 
   // MARK: The shared cache, and compiling without one
@@ -221,7 +252,7 @@ public final class CompileCache: Sendable {
   private enum Shared {
     case unopened
     case open(CompileCache)
-    case unusable(CodegenError, warned: Bool)
+    case unusable(OpenFailure, warned: Bool)
   }
   private static let sharedState = Mutex(Shared.unopened)
 
@@ -230,7 +261,7 @@ public final class CompileCache: Sendable {
   public static func shared() throws(CodegenError) -> CompileCache {
     switch openShared() {
     case .open(let c): return c
-    case .unusable(let e, _): throw e
+    case .unusable(let f, _): throw f.error
     case .unopened: throw CodegenError("compile cache: the shared cache was not opened")  // openShared opens it
     }
   }
@@ -238,10 +269,9 @@ public final class CompileCache: Sendable {
   private static func openShared() -> Shared {
     sharedState.withLock { s in
       if case .unopened = s {
-        do throws(CodegenError) {
-          s = .open(try CompileCache())
-        } catch {
-          s = .unusable(error, warned: false)
+        switch openDirectory(nil) {
+        case .success(let (dir, handle)): s = .open(CompileCache(directory: dir, handle: handle, maxBytes: nil))
+        case .failure(let f): s = .unusable(f, warned: false)
         }
       }
       return s
@@ -257,13 +287,9 @@ public final class CompileCache: Sendable {
   ) throws(CodegenError) -> CachedLibrary {
     if case .open(let cache) = openShared() { return try cache.lookup(graph, options: options) }
     let warning: String? = sharedState.withLock { s in
-      guard case .unusable(let e, false) = s else { return nil }
-      s = .unusable(e, warned: true)
-      var why = e.description
-      if why.hasPrefix("compile cache: ") { why.removeFirst("compile cache: ".count) }
-      if let r = why.range(of: "; set NNC_CACHE_DIR") { why = String(why[..<r.lowerBound]) }
-      return "nnc: warning: compile cache \(why); compiling without the cache "
-        + "(set NNC_CACHE_DIR to a private directory)\n"
+      guard case .unusable(let f, false) = s else { return nil }
+      s = .unusable(f, warned: true)
+      return f.warning
     }
     if let warning { writeToStandardError(warning) }
     return try compileWithoutCache(graph, options: options)
