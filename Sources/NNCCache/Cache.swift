@@ -71,9 +71,9 @@
 // of a file someone else could still write through.
 //
 // Size. The cache holds at most `maxBytes` bytes of entries (`NNC_CACHE_MAX_BYTES`, default
-// 1 GiB). A hit sets the manifest's modification time to now (futimens); after every store, under
-// the exclusive lock, whole entries (manifest and library together) are removed oldest use first
-// until the total fits, never the entry just stored.
+// 1 GiB). A verified hit sets the manifest's modification time to now (utimensat relative to the
+// descriptor); after every store, under the exclusive lock, whole entries (manifest and library
+// together) are removed oldest use first until the total fits, never the entry just stored.
 
 import Foundation
 import NNCCodegen
@@ -458,10 +458,11 @@ public final class CompileCache: Sendable {
     return bytes
   }
 
-  /// The library bytes of `key`'s entry when the entry verifies. A hit marks the entry as used.
+  /// The library bytes of `key`'s entry when the entry verifies; a hit sets the manifest's
+  /// modification time to now (the entry's last use).
   private func readVerified(_ key: CacheKey) -> Verification {
     let pair: (manifest: FileRead, library: FileRead?) = handle.withLock(LOCK_SH, unlocked: warnUnlocked) {
-      let m = handle.read(key.hash + ".json", limit: 1 << 20, touch: true)
+      let m = handle.read(key.hash + ".json", limit: 1 << 20)
       guard case .bytes(let text) = m, let manifest = CacheManifest(json: text) else { return (m, nil) }
       return (m, handle.read(key.hash + ".so", limit: manifest.librarySize))
     }
@@ -478,6 +479,7 @@ public final class CompileCache: Sendable {
     else { return .rejected(.foreign) }
     switch pair.library {
     case .bytes(let lib)? where lib.count == manifest.librarySize && sha256Hex(lib) == manifest.librarySHA256:
+      handle.touch(key.hash + ".json")  // the entry's last use, for eviction
       return .verified(lib)
     case .unusable?: return .rejected(.unusable)
     default: return .rejected(.corrupt)
@@ -530,21 +532,32 @@ public final class CompileCache: Sendable {
       record(.notStored(key: key.hash, reason: error.description))
       return
     }
-    let failure: String? = handle.withLock(LOCK_EX, unlocked: warnUnlocked) {
+    let outcome: Result<[String], StoreFailure> = handle.withLock(LOCK_EX, unlocked: warnUnlocked) {
       for name in [key.hash + ".so", key.hash + ".json"] where handle.status(name) != nil {
         // Replace only what we wrote before; leave anything else where it is.
-        guard handle.isOwnRegularFile(name) else { return "\(directory)/\(name) is not a regular file of this user" }
+        guard handle.isOwnRegularFile(name) else {
+          return .failure(StoreFailure(reason: "\(directory)/\(name) is not a regular file of this user"))
+        }
       }
-      if let e = handle.rename(lib, to: key.hash + ".so") { return "rename to \(key.hash).so: \(e)" }
-      if let e = handle.rename(man, to: key.hash + ".json") { return "rename to \(key.hash).json: \(e)" }
-      for evicted in evict(keeping: key.hash) { record(.evicted(key: evicted)) }
-      return nil
+      if let e = handle.rename(lib, to: key.hash + ".so") {
+        return .failure(StoreFailure(reason: "rename to \(key.hash).so: \(e)"))
+      }
+      if let e = handle.rename(man, to: key.hash + ".json") {
+        return .failure(StoreFailure(reason: "rename to \(key.hash).json: \(e)"))
+      }
+      return .success(evict(keeping: key.hash))
     }
-    if let failure {
-      record(.notStored(key: key.hash, reason: failure))
-    } else {
+    switch outcome {
+    case .success(let evicted):
       record(.stored(key: key.hash))
+      for k in evicted { record(.evicted(key: k)) }
+    case .failure(let f):
+      record(.notStored(key: key.hash, reason: f.reason))
     }
+  }
+
+  private struct StoreFailure: Error {
+    var reason: String
   }
 
   private func warnUnlocked(_ why: String) {

@@ -178,10 +178,9 @@ final class DirectoryHandle: Sendable {
     return (st.st_mode & S_IFMT) == S_IFREG && st.st_uid == geteuid()
   }
 
-  /// Reads `name` (a regular file of ours, at most `limit` bytes); with `touch`, also sets its
-  /// modification time to now (the cache's record of use). Never blocks: O_NONBLOCK makes
-  /// opening a FIFO return at once, and fstat then refuses it.
-  func read(_ name: String, limit: Int, touch: Bool = false) -> FileRead {
+  /// Reads `name` (a regular file of ours, at most `limit` bytes). Never blocks: O_NONBLOCK
+  /// makes opening a FIFO return at once, and fstat then refuses it.
+  func read(_ name: String, limit: Int) -> FileRead {
     let f = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
     guard f >= 0 else { return errno == ENOENT ? .absent : .unusable }
     defer { close(f) }
@@ -197,9 +196,11 @@ final class DirectoryHandle: Sendable {
       if n <= 0 { return .failed }  // an error, or the file shrank while reading
       done += n
     }
-    if touch { futimens(f, nil) }  // nil: both times to now
     return .bytes(out)
   }
+
+  /// Sets the access and modification times of `name` (never through a symlink) to now.
+  func touch(_ name: String) { utimensat(fd, name, nil, AT_SYMLINK_NOFOLLOW) }
 
   /// Creates `name`, which must not exist (O_EXCL, never through a symlink), holding `bytes`.
   func createNew(_ name: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(CodegenError) {
