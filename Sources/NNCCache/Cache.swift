@@ -183,7 +183,8 @@ public struct CachedLibrary: Sendable {
 /// for the key, layout, directory checks, atomicity, verification, loading and size rules). Safe
 /// to use from several threads and several processes at once.
 public final class CompileCache: Sendable {
-  /// The cache directory, as given (for messages: the cache works through a descriptor).
+  /// The cache directory, as given without trailing slashes (for messages: the cache works
+  /// through a descriptor).
   public let directory: String
   /// The most bytes of entries kept; older entries are evicted after a store beyond it.
   public let maxBytes: Int
@@ -244,7 +245,7 @@ public final class CompileCache: Sendable {
 
   private static func openDirectory(_ directory: String?) -> Result<(String, DirectoryHandle), OpenFailure> {
     guard let dir = directory ?? defaultDirectory() else { return .failure(OpenFailure()) }
-    return DirectoryHandle.openPrivate(dir).map { (dir, $0) }.mapError { OpenFailure(directory: dir, problem: $0) }
+    return DirectoryHandle.openPrivate(dir).map { ($0.path, $0) }.mapError { OpenFailure(directory: dir, problem: $0) }
   }
 
   // MARK: The shared cache, and compiling without one
