@@ -10,11 +10,13 @@ let package = Package(
     .library(name: "NNCPasses", targets: ["NNCPasses"]),
     .library(name: "NNCRuntime", targets: ["NNCRuntime"]),
     .library(name: "NNCCodegen", targets: ["NNCCodegen"]),
+    .library(name: "NNCCache", targets: ["NNCCache"]),
     .library(name: "NNC", targets: ["NNC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // Types, ops, graph, builder, verifier, text printer and parser. Depends on nothing.
@@ -26,17 +28,22 @@ let package = Package(
     .target(name: "CLLVM"),
     // Lowering to LLVM IR, object emission, headers, linking. The only target that uses LLVM.
     .target(name: "NNCCodegen", dependencies: ["NNCIR", "CLLVM"]),
+    // The on-disk compile cache of linked libraries: keys, verification, the private directory
+    // (worked through one descriptor), size limit. SHA-256 from swift-crypto.
+    .target(
+      name: "NNCCache",
+      dependencies: ["NNCIR", "NNCCodegen", .product(name: "Crypto", package: "swift-crypto")]),
     // Buffers and the reference interpreter.
     .target(
       name: "NNCRuntime",
       dependencies: ["NNCIR", .product(name: "RealModule", package: "swift-numerics")]),
     // The library users write: eager tensors, tracing.
-    .target(name: "NNC", dependencies: ["NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen"]),
+    .target(name: "NNC", dependencies: ["NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCCache"]),
     // The command-line driver.
     .executableTarget(
       name: "nnc",
       dependencies: [
-        "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen",
+        "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCCache",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Benchmarks: compiled code against the interpreter, compile times (`swift run -c release nnc-bench`).
@@ -52,12 +59,15 @@ let package = Package(
       name: "Tour", dependencies: ["NNC", "NNCPasses", "NNCRuntime"], path: "Samples/Tour"),
     .testTarget(
       name: "NNCTests",
-      dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCTestSupport", "StaticVsDynamic", "Tour"]),
+      dependencies: [
+        "NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCCache", "NNCTestSupport", "StaticVsDynamic",
+        "Tour",
+      ]),
     // Shared test helpers (random well-typed graphs, FileCheck-style matching).
     .target(name: "NNCTestSupport", dependencies: ["NNCIR", "NNCRuntime"], path: "Tests/Support"),
     .testTarget(
       name: "NNCCodegenTests",
-      dependencies: ["NNC", "NNCCodegen", "NNCRuntime", "NNCPasses", "NNCIR", "NNCTestSupport", "nnc"]),
+      dependencies: ["NNC", "NNCCodegen", "NNCCache", "NNCRuntime", "NNCPasses", "NNCIR", "NNCTestSupport", "nnc"]),
     .testTarget(
       name: "NNCIRTests",
       dependencies: ["NNCIR", "NNCPasses", "NNCTestSupport", "nnc"],

@@ -1,8 +1,10 @@
 // Compiling traced (or hand-written) functions to native code and calling them with tensors.
-// The compiled library comes from the on-disk compile cache (NNCCodegen/Cache.swift): the first
+// The compiled library comes from the on-disk compile cache (NNCCache/Cache.swift): the first
 // compile of a function on a machine builds and links it, later ones (in any process) verify
-// and load the cached library.
+// and load the cached library. When the shared cache's directory is unsafe (another user's,
+// writable by others, a symlink) the function is compiled without the cache, with a warning.
 
+import NNCCache
 import NNCCodegen
 import NNCIR
 import NNCPasses
@@ -40,8 +42,10 @@ public struct CompiledFunction: Sendable {
 }
 
 /// Compiles `function` to native code for the CPU in `options` (the host by default), through
-/// the compile cache (`cache`, else `CompileCache.shared()`, which lives in `$NNC_CACHE_DIR`,
-/// `$XDG_CACHE_HOME/nnc` or `~/.cache/nnc`).
+/// the compile cache (`cache`, else the shared cache, which lives in `$NNC_CACHE_DIR`,
+/// `$XDG_CACHE_HOME/nnc` or `~/.cache/nnc`). When the shared cache cannot be used (its
+/// directory is another user's, writable by others, a symlink or cannot be created), the
+/// function is compiled without a cache, after a one-line warning on stderr (once per process).
 ///
 /// The function is verified and optimized first (the default pipeline: CSE, DCE); the compiled
 /// entry keeps that optimized function for checking inputs and reporting guards. Throws a
@@ -54,9 +58,10 @@ public func compile(
   var graph = Graph(functions: [function])
   try PassManager(passes: Passes.defaultPipeline, verifyEach: true).run(&graph)
   let optimized = graph.functions[0]
-  let (library, hit, key) = try (cache ?? CompileCache.shared()).loadLibrary(for: graph, options: options)
+  let cached = try cache?.lookup(graph, options: options) ?? CompileCache.lookupThroughSharedCache(graph, options: options)
+  let library = try load(cached)
   let entry = try CompiledEntry(function: optimized, library: library, symbol: EntryNames(optimized.name).packed)
-  return CompiledFunction(function: optimized, cacheHit: hit, cacheKey: key.hash, entry: entry)
+  return CompiledFunction(function: optimized, cacheHit: cached.hit, cacheKey: cached.key.hash, entry: entry)
 }
 
 /// Compiles the function `trace` recorded (see `compile(_:options:cache:)` for `Function`).
@@ -75,13 +80,13 @@ extension CompileCache {
   /// the cache path can be replaced by another process at any time); the copy is removed right
   /// after dlopen, so the returned library stays valid while it lives and leaves no file behind.
   public func library(for graph: Graph, options: CompileOptions = CompileOptions()) throws -> (SharedLibrary, hit: Bool) {
-    let (lib, hit, _) = try loadLibrary(for: graph, options: options)
-    return (lib, hit)
-  }
-
-  func loadLibrary(for graph: Graph, options: CompileOptions) throws -> (SharedLibrary, hit: Bool, key: CacheKey) {
     let cached = try lookup(graph, options: options)
-    defer { cached.discardLoadFile() }
-    return (try SharedLibrary(path: cached.loadPath), cached.hit, cached.key)
+    return (try load(cached), cached.hit)
   }
+}
+
+/// dlopens `cached`'s private load file, then removes it.
+private func load(_ cached: CachedLibrary) throws -> SharedLibrary {
+  defer { cached.discardLoadFile() }
+  return try SharedLibrary(path: cached.loadPath)
 }

@@ -1,6 +1,7 @@
 // The on-disk compile cache: hits and misses by key, verification of every entry before it is
 // loaded (corrupt, foreign, garbage), private directories, atomic publication under concurrent
-// compiles from several threads and from several processes.
+// compiles from several threads and from several processes. (Planted files, symlinks, unsafe
+// directories, the size limit and `nnc cache` are in CacheSafetyTests.swift.)
 //
 // The two-process test re-runs this test binary (`/proc/self/exe`, the `.xctest` executable
 // `swift test` runs) twice at once with `--filter CacheChildProcess` and the environment variable
@@ -10,6 +11,7 @@
 
 import Foundation
 import NNC
+import NNCCache
 import NNCCodegen
 import NNCIR
 import NNCPasses
@@ -18,7 +20,7 @@ import NNCTestSupport
 import Testing
 
 /// A small graph with one constant `c`, so tests can make graphs that differ in one constant.
-private func testGraph(_ c: Double = 2) throws -> Graph {
+func testGraph(_ c: Double = 2) throws -> Graph {
   try loadGraph(
     """
     swiftgraph 1
@@ -32,26 +34,26 @@ private func testGraph(_ c: Double = 2) throws -> Graph {
     """)
 }
 
-private let inputs = [NDArray([1, 2, 3, 4] as [Float], shape: [4]), NDArray([0.5, -1, 2, 0] as [Float], shape: [4])]
+let cacheTestInputs = [NDArray([1, 2, 3, 4] as [Float], shape: [4]), NDArray([0.5, -1, 2, 0] as [Float], shape: [4])]
 
 /// Loads `graph`'s library from `cache` and runs @f on `inputs`; checks it against the interpreter.
 @discardableResult
-private func runCached(
+func runCached(
   _ cache: CompileCache, _ graph: Graph, options: CompileOptions = CompileOptions(),
   sourceLocation: SourceLocation = #_sourceLocation
 ) throws -> Bool {
   let (library, hit) = try cache.library(for: graph, options: options)
   let f = graph.functions[0]
   let entry = try CompiledEntry(function: f, library: library, symbol: EntryNames(f.name).packed)
-  let got = try entry.run(inputs)
-  let expected = try Interpreter.run(f, inputs)
+  let got = try entry.run(cacheTestInputs)
+  let expected = try Interpreter.run(f, cacheTestInputs)
   #expect(got == expected, sourceLocation: sourceLocation)
   return hit
 }
 
 /// A fresh cache directory holding the entry of `testGraph()` (made by `runCached`), with the
 /// entry's key, its manifest's path and the manifest's text.
-private func cachedTestGraph(sourceLocation: SourceLocation = #_sourceLocation) throws -> (
+func cachedTestGraph(sourceLocation: SourceLocation = #_sourceLocation) throws -> (
   dir: URL, graph: Graph, key: CacheKey, manifest: String, good: String
 ) {
   let dir = temporaryDirectory()
@@ -64,24 +66,29 @@ private func cachedTestGraph(sourceLocation: SourceLocation = #_sourceLocation) 
   return (dir, graph, key, manifest, good)
 }
 
+/// The manifest `text` as a JSON object.
+func manifestObject(_ text: String) throws -> [String: Any] {
+  try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
 /// Names in `dir`, sorted.
-private func listing(_ dir: URL) throws -> [String] {
+func listing(_ dir: URL) throws -> [String] {
   try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
 }
 
 /// Every entry file (`.so`/`.json`) and temporary in `dir`.
-private func entryFiles(_ dir: URL) throws -> [String] {
+func entryFiles(_ dir: URL) throws -> [String] {
   try listing(dir).filter { $0 != ".lock" }
 }
 
-private func mode(_ path: String) -> mode_t {
+func mode(_ path: String) -> mode_t {
   var st = stat()
   guard stat(path, &st) == 0 else { return 0 }
   return st.st_mode & 0o777
 }
 
 /// Collects a cache's events.
-private final class EventLog: @unchecked Sendable {
+final class EventLog: @unchecked Sendable {
   private let lock = NSLock()
   private var list: [CacheEvent] = []
   var events: [CacheEvent] { lock.withLock { list } }
@@ -215,7 +222,7 @@ private final class EventLog: @unchecked Sendable {
   ])
   func garbageManifestIsRejected(_ text: String) throws {
     let (dir, graph, _, manifest, good) = try cachedTestGraph()
-    #expect(good.contains("\"library_sha256\": \""))
+    #expect(try manifestObject(good)["library_sha256"] is String)
     try Data(text.utf8).write(to: URL(fileURLWithPath: manifest))
     let fresh = try CompileCache(directory: dir.path)
     #expect(try runCached(fresh, graph) == false)
@@ -227,12 +234,16 @@ private final class EventLog: @unchecked Sendable {
   /// A manifest for this key but a different CPU or codegen version is foreign.
   @Test func manifestForAnotherTargetIsForeign() throws {
     let (dir, graph, key, manifest, good) = try cachedTestGraph()
-    for edited in [
-      good.replacingOccurrences(of: "\"cpu\": \"\(key.cpu)\"", with: "\"cpu\": \"pentium\""),
-      good.replacingOccurrences(of: "\"codegen_version\": \"\(codegenVersion)\"", with: "\"codegen_version\": \"nnc-codegen-0\""),
-    ] {
-      #expect(edited != good)
-      try Data(edited.utf8).write(to: URL(fileURLWithPath: manifest))
+    let object = try manifestObject(good)
+    #expect(object["cpu"] as? String == key.cpu)
+    #expect(object["codegen_version"] as? String == codegenVersion)
+    // Control: the same fields written by another JSON writer still verify.
+    try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: manifest))
+    #expect(try runCached(CompileCache(directory: dir.path), graph) == true)
+    for (field, value) in [("cpu", "pentium"), ("codegen_version", "nnc-codegen-0")] {
+      var edited = object
+      edited[field] = value
+      try JSONSerialization.data(withJSONObject: edited).write(to: URL(fileURLWithPath: manifest))
       let fresh = try CompileCache(directory: dir.path)
       #expect(try runCached(fresh, graph) == false)
       #expect(fresh.statistics.missReasons == [.foreign: 1])
@@ -256,12 +267,17 @@ private final class EventLog: @unchecked Sendable {
     #expect(mode(readable.path) == 0o700)
     #expect(try runCached(reopened, graph) == true)
 
-    // Writable by others: made private, and entries (possibly planted) are dropped.
+    // Writable by others: refused, and left exactly as it is (nothing made private, nothing
+    // deleted; CacheSafetyTests checks that compile() still works through its fallback).
+    let before = try entryFiles(readable)
     chmod(readable.path, 0o777)
-    let cleaned = try CompileCache(directory: readable.path)
-    #expect(mode(readable.path) == 0o700)
-    #expect(try entryFiles(readable) == [])
-    #expect(try runCached(cleaned, graph) == false)
+    let error = #expect(throws: CodegenError.self) { try CompileCache(directory: readable.path) }
+    #expect(error?.description.contains("is writable by others (mode 0777)") == true)
+    #expect(mode(readable.path) == 0o777)
+    #expect(try entryFiles(readable) == before && before.count == 2)
+    chmod(readable.path, 0o770)
+    #expect(throws: CodegenError.self) { try CompileCache(directory: readable.path) }
+    #expect(mode(readable.path) == 0o770)
 
     // Not a directory.
     let file = base.appendingPathComponent("file")

@@ -1,11 +1,11 @@
 // compile(trace): traced Tensor programs compiled to native code (through the on-disk cache)
 // give the interpreter's results; bad inputs and failed guards are thrown errors, not crashes.
 //
-// NNCTests does not list NNCCodegen as a dependency (Package.swift is not ours to change); it is
-// imported here for `CompileCache`, which NNC depends on, so its module is built and visible.
+// `CompileCache` comes from NNCCache (a dependency of NNC and of this test target).
 
 import Foundation
 import NNC
+import NNCCache
 import NNCCodegen
 import NNCIR
 import NNCPasses

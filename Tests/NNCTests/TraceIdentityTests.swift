@@ -5,6 +5,7 @@
 
 import Foundation
 import NNC
+import NNCCache
 import NNCCodegen
 import NNCIR
 import NNCPasses
