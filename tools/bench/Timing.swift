@@ -76,15 +76,21 @@ func measure(_ budget: Budget, _ body: () -> Void) -> Stats {
 /// Measures several bodies in `rounds` alternating rounds (A B C A B C ...), each round with a
 /// share of every budget, so drifting load on a shared machine hits all of them alike.
 func measureRounds(_ rounds: Int, _ items: [(Budget, () -> Void)]) -> [Stats] {
+  measureRounds(rounds, measurers: items.map { item in (item.0, { b in measure(b, item.1) }) })
+}
+
+/// As `measureRounds(_:_:)`, with each item measured by its own function of the round's share
+/// of the budget (e.g. a measurement made by another process).
+func measureRounds(_ rounds: Int, measurers items: [(Budget, (Budget) -> Stats)]) -> [Stats] {
   var all: [[Stats]] = Array(repeating: [], count: items.count)
   for r in 0..<rounds {
-    for (k, (budget, body)) in items.enumerated() {
+    for (k, (budget, measurer)) in items.enumerated() {
       var b = budget
       b.seconds /= Double(rounds)
       b.minSamples = max(1, (budget.minSamples + rounds - 1) / rounds)
       b.maxSamples = max(1, budget.maxSamples / rounds)
       if r > 0 { b.warmup = 1 }
-      all[k].append(measure(b, body))
+      all[k].append(measurer(b))
     }
   }
   return all.map { parts in

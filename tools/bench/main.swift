@@ -12,20 +12,23 @@ import NNCRuntime
 #endif
 
 let usage = """
-  usage: nnc-bench [--quick] [--no-interp-chain] [--samples DIR] [--asm NAME] [--help]
+  usage: nnc-bench [--quick] [--no-interp-chain] [--no-numpy] [--samples DIR] [--asm NAME] [--help]
 
   Prints, as tables and as ratios measured in the same run:
     1. cold compile time of each sample: loadGraph -> compile (O3, object) -> link (.so) -> dlopen
     2. compiled code against the interpreter on each sample (time per call, speedup)
     3. a 16M-float elementwise chain: time per call and effective GB/s, with baselines
     4. which kernels LLVM vectorized (from the emitted assembly)
+    5. float reduce_sum in its defined order (16M elements) against memcpy, Swift loops, NumPy
 
-    --quick            a short run (about 20-30 s instead of about 1 min); noisier figures
+    --quick            a short run (about 30 s instead of about 1.5 min); noisier figures
     --no-interp-chain  skip the interpreter on the 16M chain (its slowest part)
+    --no-numpy         leave out the NumPy column of section 5 (no python3 process)
     --samples DIR      where lenet/mlp/select_branch.swiftgraph are
                        (default: Samples/models of this checkout)
     --asm NAME         print the O3 assembly for the host of NAME (lenet, mlp, select_branch,
-                       chain, chain2d) and exit
+                       chain, chain2d, sum_rows, sum_cols, sum_all, sum_short, sum_rows_f64,
+                       sum_rows_l2) and exit
     --help             this text
 
   Run it as: swift run -c release nnc-bench [--quick]
@@ -44,6 +47,7 @@ func say(_ s: String = "") {
 
 var quick = false
 var interpChain = true
+var useNumpy = true
 var asmName: String?
 var samplesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .appendingPathComponent("../../Samples/models").standardized.path
@@ -53,6 +57,7 @@ do {
     switch a {
     case "--quick": quick = true
     case "--no-interp-chain": interpChain = false
+    case "--no-numpy": useNumpy = false
     case "--samples":
       guard let d = args.popFirst() else { printError("nnc-bench: --samples needs a directory\n"); exit(2) }
       samplesDir = d
@@ -105,8 +110,18 @@ let chainWorkloads = [
   Workload(name: "chain", file: "<chain>", text: Array(chainText(shape: [chainN]).utf8), function: "chain", bindings: [:]),
   Workload(name: "chain2d", file: "<chain2d>", text: Array(chainText(shape: [4096, 4096]).utf8), function: "chain", bindings: [:]),
 ]
+let sumSide = 4096
+let sumCases = [
+  SumCase(name: "sum_rows", dtype: .f32, shape: [sumSide, sumSide], axes: [1], what: "rows, lane path", numpyKey: "rows", numpyCall: "np.sum(x, axis=1)"),
+  SumCase(name: "sum_cols", dtype: .f32, shape: [sumSide, sumSide], axes: [0], what: "columns, row path", numpyKey: "cols", numpyCall: "np.sum(x, axis=0)"),
+  SumCase(name: "sum_all", dtype: .f32, shape: [sumSide, sumSide], axes: [0, 1], what: "everything, lane path", numpyKey: "all", numpyCall: "np.sum(x)"),
+  SumCase(name: "sum_short", dtype: .f32, shape: [262_144, 64], axes: [1], what: "short rows, lane path", numpyKey: "short", numpyCall: "np.sum(x.reshape(262144,64), axis=1)"),
+  SumCase(name: "sum_rows_f64", dtype: .f64, shape: [sumSide, sumSide], axes: [1], what: "f64 rows, lane path", numpyKey: "rows64", numpyCall: "np.sum(x.astype(float64), axis=1)"),
+  // The first 64 rows (1 MiB), which stay in L2 from call to call: the sum's own speed.
+  SumCase(name: "sum_rows_l2", dtype: .f32, shape: [64, sumSide], axes: [1], what: "1 MiB of rows, in cache", numpyKey: "rows_l2", numpyCall: "np.sum(x[:64], axis=1)"),
+]
 if let name = asmName {
-  guard let w = (samples + chainWorkloads).first(where: { $0.name == name }) else {
+  guard let w = (samples + chainWorkloads + sumCases.map(\.workload)).first(where: { $0.name == name }) else {
     printError("nnc-bench: --asm: unknown name '\(name)'\n")
     exit(2)
   }
@@ -484,6 +499,214 @@ say("   leaving out moves, shuffles and conversions; '-' = no f32 compute; gathe
 say("   and vscatter.. (vectorized across a strided dimension). Kernels missing from the")
 say("   list were inlined into their entry function by O3 (its row counts them together)")
 if !scalarKernels.isEmpty { summary.append("kernels without (or mostly without) packed f32 arithmetic: \(scalarKernels.joined(separator: ", "))") }
+
+// MARK: - 5. Float sums
+
+say("\n5. Float sums: reduce_sum in its defined order (SummationOrder), x of \(sumSide * sumSide) elements")
+say("   lane path (last axis reduced): per result one <8 x float> vector of lane sums, one vector add")
+say("   per 8 contiguous terms, then the fixed combine tree; row path (last axis kept): the rows are")
+say("   added one by one into the results (vectorized across results)")
+let sumStart = now()
+let sumElements = sumSide * sumSide
+let sumValues: [Float]
+do {
+  let f = try! loadGraph(sumText(.f32, [sumSide, sumSide], [1])).functions[0]
+  guard case .f32(let v) = makeInputs(f, [:], seed: 13)[0].storage else { fatalError("f32 inputs") }
+  sumValues = v
+}
+// The inputs once, 64-byte aligned: f32 (every f32 case reads the same 64 MiB) and the same
+// values as f64 (128 MiB); a destination for memcpy.
+let sumX32 = UnsafeMutableRawPointer.allocate(byteCount: sumElements * 4, alignment: 64)
+sumValues.withUnsafeBytes { sumX32.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+let sumX64 = UnsafeMutableRawPointer.allocate(byteCount: sumElements * 8, alignment: 64)
+do {
+  let p = sumX64.bindMemory(to: Double.self, capacity: sumElements)
+  for i in 0..<sumElements { p[i] = Double(sumValues[i]) }
+}
+let sumCopy = UnsafeMutableRawPointer.allocate(byteCount: sumElements * 8, alignment: 64)
+sumCopy.initializeMemory(as: UInt8.self, repeating: 0, count: sumElements * 8)
+
+// NumPy in a child process, on the same values (written with the project's .npy writer); it
+// loads while the kernels compile.
+var numpy: NumpyTimer?
+var numpySkipped = "--no-numpy"
+if useNumpy {
+  let stem = scratch.next("sums")
+  do {
+    try Npy.write(NDArray(sumValues, shape: [sumSide, sumSide]), to: stem + ".npy")
+    try numpyScript.write(toFile: stem + ".py", atomically: false, encoding: .utf8)
+    numpy = NumpyTimer(script: stem + ".py", npy: stem + ".npy", skipped: &numpySkipped)
+  } catch { numpySkipped = "cannot write the .npy for NumPy: \(error)" }
+}
+
+struct SumVariant {
+  var c: SumCase
+  var entry: CompiledEntry
+  var pointers: [UnsafeMutableRawPointer?]
+  var check = ""
+  var checkedOn = ""
+}
+var sumVariants: [SumVariant] = []
+var sumCompileTimes: [String] = []
+for c in sumCases {
+  let entry: CompiledEntry
+  let t: CompileTimes
+  do { (entry, _, t) = try coldCompile(c.workload, scratch: scratch) } catch { fail("compiling \(c.name)", error) }
+  let out = UnsafeMutableRawPointer.allocate(byteCount: c.resultCount * c.dtype.byteSize, alignment: 64)
+  out.initializeMemory(as: UInt8.self, repeating: 0, count: c.resultCount * c.dtype.byteSize)
+  sumVariants.append(SumVariant(c: c, entry: entry, pointers: [c.dtype == .f32 ? sumX32 : sumX64, out]))
+  sumCompileTimes.append("\(c.name) \(fmtTime(t.total))")
+}
+say("   cold compile: \(sumCompileTimes.joined(separator: ", "))")
+
+// Each compiled result against the interpreter's. The interpreter needs seconds for 16M
+// elements, so row and column sums are checked on a slice of about 256K elements (a slice of
+// rows or columns has the same sums as in the whole matrix); the full sum on all of it.
+let sliceElements = 1 << 18
+let checkStart = now()
+for k in sumVariants.indices {
+  let v = sumVariants[k]
+  let c = v.c
+  let status = v.entry.callUnchecked(v.pointers, sizes: [])
+  if status != 0 {
+    sumVariants[k].check = "status \(status)"
+    continue
+  }
+  let (result, on) = checkAgainstInterpreter(c, sumValues, v.pointers[1]!, sliceElements: sliceElements)
+  sumVariants[k].check = result
+  sumVariants[k].checkedOn = on
+}
+let checkSeconds = now() - checkStart
+// Swift baselines on the f32 rows (all 4096, and the first 64 that stay in cache), with their
+// results against the compiled row sums.
+let x32 = UnsafePointer(sumX32.assumingMemoryBound(to: Float.self))
+let swiftOut = UnsafeMutablePointer<Float>.allocate(capacity: sumSide)
+let compiledRows = NDArray(
+  Array(UnsafeBufferPointer(start: sumVariants[0].pointers[1]!.assumingMemoryBound(to: Float.self), count: sumSide)),
+  shape: [sumSide])
+struct SwiftSum {
+  var label: String
+  var rows: Int
+  var run: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
+  var check = ""
+}
+var swiftSums = [
+  SwiftSum(label: "Swift sequential", rows: sumSide) { swiftRowSumsSequential($0, $1, rows: $2, cols: $3) },
+  SwiftSum(label: "Swift SIMD8", rows: sumSide) { swiftRowSumsSIMD8($0, $1, rows: $2, cols: $3) },
+  SwiftSum(label: "Swift 4xSIMD8", rows: sumSide) { swiftRowSums4xSIMD8($0, $1, rows: $2, cols: $3) },
+  SwiftSum(label: "Swift SIMD8", rows: 64) { swiftRowSumsSIMD8($0, $1, rows: $2, cols: $3) },
+  SwiftSum(label: "Swift 4xSIMD8", rows: 64) { swiftRowSums4xSIMD8($0, $1, rows: $2, cols: $3) },
+]
+for k in swiftSums.indices {
+  swiftSums[k].run(x32, swiftOut, swiftSums[k].rows, sumSide)
+  swiftSums[k].check = compareBits(UnsafeRawPointer(swiftOut), compiledRows, count: swiftSums[k].rows)
+}
+
+if let p = numpy, !p.ready(&numpySkipped) { numpy = nil }
+
+let sumBudget: Budget = quick
+  ? Budget(seconds: 0.25, minSamples: 5, maxSamples: 40, sampleSeconds: 0.005, warmup: 1)
+  : Budget(seconds: 1.0, minSamples: 9, maxSamples: 150, sampleSeconds: 0.01, warmup: 2)
+var sumItems: [(Budget, (Budget) -> Stats)] = [
+  (sumBudget, { b in measure(b) { memcpy(sumCopy, sumX32, sumElements * 4) } }),
+  (sumBudget, { b in measure(b) { memcpy(sumCopy, sumX64, sumElements * 8) } }),
+] + swiftSums.map { w in (sumBudget, { b in measure(b) { w.run(x32, swiftOut, w.rows, sumSide) } }) }
+for v in sumVariants {
+  sumItems.append((sumBudget, { b in measure(b) { _ = v.entry.callUnchecked(v.pointers, sizes: []) } }))
+}
+var numpyFailed = false
+if let p = numpy {
+  for v in sumVariants {
+    sumItems.append(
+      (
+        sumBudget,
+        { b in
+          if !numpyFailed, let s = p.measure(v.c.numpyKey, b) { return s }
+          numpyFailed = true
+          return Stats(median: .nan, min: .nan, samples: 0, batch: 1, faultsPerCall: 0, times: [.nan])
+        }
+      ))
+  }
+}
+let sumMeasured = measureRounds(3, measurers: sumItems)
+if let p = numpy {
+  p.stop()
+  if numpyFailed {
+    numpySkipped = "python3 stopped answering"
+    numpy = nil
+  }
+}
+
+var sumTable = Table(["variant", "time/call", "GB/s read", "samples", "check", "checked on"])
+@MainActor func sumRow(_ name: String, _ s: Stats, bytes: Int, check: String, on: String) {
+  sumTable.add([name, fmtTime(s.median), fmt(Double(bytes) / s.median / 1e9, 2), "\(s.samples)x\(s.batch)", check, on])
+}
+let (memcpy32, memcpy64) = (sumMeasured[0], sumMeasured[1])
+sumRow("baseline: memcpy 64 MiB (f32 x)", memcpy32, bytes: sumElements * 4, check: "", on: "")
+sumRow("baseline: memcpy 128 MiB (f64 x)", memcpy64, bytes: sumElements * 8, check: "", on: "")
+var swiftStats: [String: Stats] = [:]  // by "label rows"
+for (k, w) in swiftSums.enumerated() {
+  let s = sumMeasured[2 + k]
+  swiftStats["\(w.label) \(w.rows)"] = s
+  sumRow("baseline: \(w.label), rows f32[\(w.rows),\(sumSide)]", s, bytes: w.rows * sumSide * 4, check: w.check, on: "vs compiled rows")
+}
+let compiledBase = 2 + swiftSums.count
+var sumCompiled: [String: Stats] = [:]
+var sumNumpy: [String: Stats] = [:]
+for (k, v) in sumVariants.enumerated() {
+  let s = sumMeasured[compiledBase + k]
+  sumCompiled[v.c.name] = s
+  sumRow("compiled \(v.c.label) (\(v.c.what))", s, bytes: v.c.inputBytes, check: v.check, on: v.checkedOn)
+  if numpy != nil {
+    let n = sumMeasured[compiledBase + sumVariants.count + k]
+    sumNumpy[v.c.name] = n
+    sumRow("numpy \(v.c.numpyCall)", n, bytes: v.c.inputBytes, check: "", on: "")
+  }
+}
+say(sumTable.render())
+say("   GB/s read = bytes of x read per call / time (GB = 1e9 bytes); memcpy also writes as many")
+say("   bytes. check: compiled results against the interpreter's, bit for bit, on the part of x the")
+say("   interpreter ran on (checked on: \(fmtTime(checkSeconds)) of interpreter runs); Swift results")
+say("   against the compiled row sums.")
+say("   Swift loops (built for the Swift compiler's baseline x86-64 target, SSE2: 4-wide, while nnc")
+say("   compiles for the host CPU): sequential = one scalar sum left to right; SIMD8 = SIMD8<Float>")
+say("   lane sums in SummationOrder (the compiled lane path's order and bits); 4xSIMD8 = four SIMD8")
+say("   accumulators taking groups of 8 in turn (another order: four independent add chains)")
+say("   f32[64,4096] is the first 1 MiB of x, summed again and again: it stays in L2")
+if let p = numpy {
+  say("   numpy \(p.version): timeit in one python3 process, measured in the same alternating rounds;")
+  say("   NumPy sums in its own (pairwise) order, so its results are not compared")
+} else {
+  say("   numpy: skipped (\(numpySkipped))")
+}
+var sumSummary: [String] = []
+for v in sumVariants {
+  let c = v.c
+  let t = sumCompiled[c.name]!.median
+  var parts: [String] = []
+  if let n = sumNumpy[c.name] { parts.append("/ numpy \(fmtRatio(t / n.median))") }
+  if c.dtype == .f32 && c.axes == [1] && c.shape[1] == sumSide {
+    for w in swiftSums where w.rows == c.shape[0] {
+      parts.append("/ \(w.label) \(fmtRatio(t / swiftStats["\(w.label) \(w.rows)"]!.median))")
+    }
+  }
+  if c.name == "sum_short" { parts.append("/ compiled f32[\(sumSide),\(sumSide)] axes=[1] \(fmtRatio(t / sumCompiled["sum_rows"]!.median))") }
+  if c.elements == sumElements {
+    let mem = c.dtype == .f32 ? memcpy32 : memcpy64
+    parts.append("/ memcpy \(c.dtype == .f32 ? 64 : 128) MiB \(fmtRatio(t / mem.median))")
+  }
+  say("   ratio: compiled \(c.label): \(parts.joined(separator: ", ")) the time")
+  sumSummary.append(
+    "reduce_sum \(c.label): \(fmtTime(t)) = \(fmt(Double(c.inputBytes) / t / 1e9, 2)) GB/s; compiled \(parts.joined(separator: ", ")) the time")
+}
+if numpy == nil { sumSummary.append("reduce_sum: no NumPy column (\(numpySkipped))") }
+summary += sumSummary
+say("   section time: \(fmtTime(now() - sumStart))")
+for v in sumVariants { v.pointers[1]!.deallocate() }
+sumX32.deallocate()
+sumX64.deallocate()
+sumCopy.deallocate()
+swiftOut.deallocate()
 
 // MARK: - Summary
 
