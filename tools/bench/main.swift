@@ -20,8 +20,9 @@ let usage = """
     3. a 16M-float elementwise chain: time per call and effective GB/s, with baselines
     4. which kernels LLVM vectorized (from the emitted assembly)
     5. float reduce_sum in its defined order (16M elements) against memcpy, Swift loops, NumPy
+    6. compile time against graph size (elementwise chains, one wide concat): time per op
 
-    --quick            a short run (about 30 s instead of about 1.5 min); noisier figures
+    --quick            a short run (about 40 s instead of about 2 min); noisier figures
     --no-interp-chain  skip the interpreter on the 16M chain (its slowest part)
     --no-numpy         leave out the NumPy column of section 5 (no python3 process)
     --samples DIR      where lenet/mlp/select_branch.swiftgraph are
@@ -707,6 +708,52 @@ sumX32.deallocate()
 sumX64.deallocate()
 sumCopy.deallocate()
 swiftOut.deallocate()
+
+// MARK: - 6. Compile time against graph size
+
+say("\n6. Compile time against graph size: cold load -> compile (O3) -> link -> dlopen of generated graphs")
+say("   chains of n elementwise ops on f32[N,64] (add, mul, sub, max with the input), and one concat")
+say("   of n f32[2] inputs; time per op should stay flat as n grows (linear compile time)")
+var scaleTable = Table(["graph", "n", "total", "compile", "per op", "object"])
+let chainSizes = quick ? [50, 200] : [50, 200, 1000]
+let concatSizes = quick ? [100, 1000] : [100, 1000, 4000]
+func chainGraphText(_ n: Int) -> String {
+  var lines = ["swiftgraph 1", "func @f(%x: f32[N,64]) -> f32[N,64] {"]
+  var previous = "%x"
+  for i in 0..<n {
+    lines.append("  %\(i) = \(["add", "mul", "sub", "max"][i % 4]) \(previous), %x")
+    previous = "%\(i)"
+  }
+  return (lines + ["  return \(previous)", "}"]).joined(separator: "\n") + "\n"
+}
+func concatGraphText(_ n: Int) -> String {
+  let params = (0..<n).map { "%a\($0): f32[2]" }.joined(separator: ", ")
+  let operands = (0..<n).map { "%a\($0)" }.joined(separator: ", ")
+  return "swiftgraph 1\nfunc @f(\(params)) -> f32[\(2 * n)] {\n  %0 = concat \(operands) axis=0\n  return %0\n}\n"
+}
+var scaleFigures: [(String, Int, Double)] = []
+for (kind, sizes, make) in [("chain", chainSizes, chainGraphText), ("concat", concatSizes, concatGraphText)] as [(String, [Int], (Int) -> String)] {
+  for n in sizes {
+    let w = Workload(name: "\(kind)\(n)", file: "<\(kind) \(n)>", text: Array(make(n).utf8), function: "f", bindings: [:])
+    do {
+      let (_, _, t) = try coldCompile(w, scratch: scratch)
+      scaleTable.add([kind, "\(n)", fmtTime(t.total), fmtTime(t.compile), fmtTime(t.total / Double(n)), "\(t.objectBytes / 1024) KiB"])
+      scaleFigures.append((kind, n, t.total))
+    } catch {
+      scaleTable.add([kind, "\(n)", "error: \(error)", "", "", ""])
+    }
+  }
+}
+say(scaleTable.render())
+for kind in ["chain", "concat"] {
+  let rows = scaleFigures.filter { $0.0 == kind }
+  if let first = rows.first, let last = rows.last, last.1 > first.1 {
+    let growth = (last.2 / Double(last.1)) / (first.2 / Double(first.1))
+    let line = "\(kind): time per op at n=\(last.1) / at n=\(first.1): \(fmtRatio(growth)) (1.0x is linear)"
+    say("   ratio: \(line)")
+    summary.append("compile scaling, \(line)")
+  }
+}
 
 // MARK: - Summary
 
