@@ -50,6 +50,19 @@ let package = Package(
     .executableTarget(
       name: "nnc-bench", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen"],
       path: "tools/bench"),
+    // Fuzz targets (tools/fuzz; docs/ARCHITECTURE.md, "Fuzzing and sanitizers"). A plain build
+    // makes replay tools that run each input file once; tools/fuzz/run.sh builds them with
+    // libFuzzer and AddressSanitizer in .build-fuzz.
+    .target(name: "CLibFuzzer", path: "tools/fuzz/CLibFuzzer"),
+    .target(name: "NNCFuzzSupport", dependencies: ["CLibFuzzer"], path: "tools/fuzz/Support"),
+    .executableTarget(
+      name: "nnc-fuzz-text", dependencies: ["NNCFuzzSupport", "NNCIR", "NNCPasses"], path: "tools/fuzz/text"),
+    .executableTarget(
+      name: "nnc-fuzz-npy", dependencies: ["NNCFuzzSupport", "NNCRuntime"], path: "tools/fuzz/npy"),
+    .executableTarget(
+      name: "nnc-fuzz-diff",
+      dependencies: ["NNCFuzzSupport", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCTestSupport"],
+      path: "tools/fuzz/diff"),
     // Samples.
     .executableTarget(
       name: "StaticVsDynamic", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime"],

@@ -1,6 +1,7 @@
 // A seeded generator of random well-typed graphs, built with `FunctionBuilder`: the input of the
 // round-trip and mutation tests, and of differential tests of the interpreter against compiled
-// code. The same seed gives the same graph on every platform.
+// code. The same seed gives the same graph on every platform. Its choices can also be read from
+// bytes (`RandomGraphGenerator(bytes:)`), so a fuzzer's mutations change the graph locally.
 
 import NNCIR
 
@@ -37,12 +38,86 @@ public struct SplitMix64 {
   }
 }
 
+/// Where a generator's choices come from: a seeded SplitMix64 sequence, or a byte string read
+/// front to back (the fuzzers' mode: each choice takes as few bytes as its range needs, so a
+/// mutated byte changes one choice; when the bytes run out every choice is the smallest one
+/// and every `chance` is false, so generation always ends).
+public struct Choices {
+  enum Source {
+    case seeded(SplitMix64)
+    case bytes([UInt8], next: Int)
+  }
+  var source: Source
+
+  public init(seed: UInt64) { source = .seeded(SplitMix64(seed: seed)) }
+  public init(bytes: [UInt8]) { source = .bytes(bytes, next: 0) }
+
+  /// How many bytes have been read (always 0 when seeded).
+  public var bytesRead: Int {
+    if case .bytes(_, let k) = source { return k }
+    return 0
+  }
+
+  /// The next `n` bytes (fewer at the end) as a little-endian integer.
+  private mutating func take(_ n: Int) -> UInt64 {
+    guard case .bytes(let b, let k) = source else { return 0 }
+    var v: UInt64 = 0
+    let end = min(b.count, k + n)
+    for (i, byte) in b[k..<end].enumerated() { v |= UInt64(byte) << (8 * i) }
+    source = .bytes(b, next: end)
+    return v
+  }
+
+  public mutating func next() -> UInt64 {
+    switch source {
+    case .seeded(var r):
+      defer { source = .seeded(r) }
+      return r.next()
+    case .bytes: return take(8)
+    }
+  }
+
+  public mutating func int(_ range: ClosedRange<Int>) -> Int {
+    switch source {
+    case .seeded(var r):
+      defer { source = .seeded(r) }
+      return r.int(range)
+    case .bytes:
+      let span = UInt64(range.upperBound - range.lowerBound) &+ 1
+      if span == 1 { return range.lowerBound }
+      var n = 1
+      while n < 8 && span > UInt64(1) << (8 * n) { n += 1 }
+      return range.lowerBound + Int(span == 0 ? take(n) : take(n) % span)
+    }
+  }
+
+  public mutating func int(_ range: Range<Int>) -> Int { int(range.lowerBound...(range.upperBound - 1)) }
+
+  public mutating func chance(_ p: Double) -> Bool {
+    switch source {
+    case .seeded(var r):
+      defer { source = .seeded(r) }
+      return r.chance(p)
+    case .bytes(let b, let k):
+      guard k < b.count else { return false }
+      return Double(take(1)) / 256 < p
+    }
+  }
+
+  public mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }
+
+  public mutating func shuffle<T>(_ items: inout [T]) {
+    guard items.count > 1 else { return }
+    for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, int(0...i)) }
+  }
+}
+
 /// Random functions and graphs that verify: every op drawn from the whole op set, attributes
 /// chosen to satisfy the shape rules (an attempt the rule rejects is dropped and another
 /// tried), parameters with static dims and symbols, constants with special values, guards and
 /// nested conds, and source locations on some instructions.
 public struct RandomGraphGenerator {
-  public var rng: SplitMix64
+  public var rng: Choices
   /// Ops per block, at most.
   public var maxOps = 14
   /// Allow inf, nan and -0.0 in float constants and pad values.
@@ -56,7 +131,10 @@ public struct RandomGraphGenerator {
   private var symbols: [String] = []
   private var depth = 0
 
-  public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+  public init(seed: UInt64) { rng = Choices(seed: seed) }
+
+  /// A generator whose choices are read from `bytes` (see `Choices`).
+  public init(bytes: [UInt8]) { rng = Choices(bytes: bytes) }
 
   /// A graph of one to three functions named `f0`, `f1`, ...
   public mutating func graph() -> Graph {

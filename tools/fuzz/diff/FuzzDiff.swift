@@ -1,0 +1,126 @@
+// Differential fuzz target: a random well-typed function whose every choice is read from the
+// fuzzer's bytes (RandomGraphGenerator(bytes:)), then inputs drawn from the rest of the bytes;
+// the function is compiled to a shared library (compile, linkSharedLibrary, SharedLibrary,
+// CompiledEntry, as the codegen tests do) and must agree with the reference interpreter under
+// the project's comparison (exactMismatch: integers exactly, floats bit for bit, any NaN equals
+// any NaN; both failing with the same error also agrees). Its printed text must load back to
+// the same text too. One compile per input, so functions are kept small.
+
+import Foundation
+import NNCCodegen
+import NNCFuzzSupport
+import NNCIR
+import NNCPasses
+import NNCRuntime
+import NNCTestSupport
+
+/// A private directory for this process's objects and libraries.
+let workDirectory: String = {
+  var template = Array((NSTemporaryDirectory() + "/nnc-fuzz-diff-XXXXXX").utf8CString)
+  guard let p = mkdtemp(&template) else { fatalError("mkdtemp failed") }
+  return String(cString: p)
+}()
+nonisolated(unsafe) var compiled = 0
+
+/// Special values mixed into inputs.
+let specialFloats: [Double] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, 1e-45, 3.4e38, -3.4e38, 1e300, 0.5]
+let specialInts: [Int64] = [0, 1, -1, Int64(Int32.max), Int64(Int32.min), .max, .min, 7]
+
+/// Inputs for `f`: symbols bound to `n`, elements from a SplitMix64 seeded by the bytes, a
+/// fraction `special` of them special values.
+func inputs(_ f: Function, n: Int, seed: UInt64, special: Double) -> [NDArray] {
+  var r = SplitMix64(seed: seed)
+  func value() -> Double {
+    if r.chance(special) { return r.pick(specialFloats) }
+    return Double(r.next() % 10_000) / 2_500 - 2  // [-2, 2)
+  }
+  func int() -> Int64 {
+    if r.chance(special) { return r.pick(specialInts) }
+    return Int64(r.next() % 41) - 20
+  }
+  return f.parameterTypes.map { t in
+    let shape = t.shape.map { $0.value ?? n }
+    let count = shape.reduce(1, *)
+    switch t.dtype {
+    case .f32: return NDArray((0..<count).map { _ in Float(value()) }, shape: shape)
+    case .f64: return NDArray((0..<count).map { _ in value() }, shape: shape)
+    case .i32: return NDArray((0..<count).map { _ in Int32(truncatingIfNeeded: int()) }, shape: shape)
+    case .i64: return NDArray((0..<count).map { _ in int() }, shape: shape)
+    case .bool: return NDArray((0..<count).map { _ in r.chance(0.5) }, shape: shape)
+    }
+  }
+}
+
+func describe(_ inputs: [NDArray]) -> String {
+  inputs.enumerated().map { "input \($0.offset): \($0.element.type) \($0.element.storage)" }.joined(separator: "\n")
+}
+
+func fuzzDiff(_ bytes: [UInt8]) {
+  var gen = RandomGraphGenerator(bytes: bytes)
+  gen.maxOps = 8
+  let f = gen.function(name: "f")
+  let graph = Graph(functions: [f])
+  let text = graph.text()
+  do {
+    try graph.verify()
+  } catch {
+    fuzzFailure("the generator made a function that does not verify: \(error)\n\(text)")
+  }
+  do {
+    let again = try loadGraph(text, file: "printed").text()
+    if again != text { fuzzFailure("printing is not stable\n--- first:\n\(text)\n--- second:\n\(again)") }
+  } catch {
+    fuzzFailure("the printed function does not load: \(error)\n\(text)")
+  }
+  let n = gen.rng.int(0...3)
+  let seed = gen.rng.next()
+  let special = Double(gen.rng.int(0...4)) / 10
+  let args = inputs(f, n: n, seed: seed, special: special)
+
+  compiled += 1
+  let obj = "\(workDirectory)/m\(compiled).o"
+  let lib = "\(workDirectory)/m\(compiled).so"
+  let entry: CompiledEntry
+  do {
+    let module = try compile(graph)
+    try Data(module.object).write(to: URL(fileURLWithPath: obj))
+    try linkSharedLibrary(object: obj, output: lib)
+    entry = try CompiledEntry(function: f, library: try SharedLibrary(path: lib), symbol: EntryNames(f.name).packed)
+  } catch {
+    fuzzFailure("a function that verifies does not compile: \(error)\n\(text)")
+  }
+  unlink(obj)
+  unlink(lib)
+
+  let want = Result { () throws(RuntimeError) in try Interpreter.run(f, args) }
+  let got = Result { () throws(RuntimeError) in try entry.run(args) }
+  var problem: String?
+  switch (want, got) {
+  case (.success(let w), .success(let a)):
+    for (k, (x, y)) in zip(a, w).enumerated() {
+      if let m = exactMismatch(x, y) {
+        problem = "result \(k): \(m)"
+        break
+      }
+    }
+  case (.failure(let e), .failure(let a)):
+    if e != a { problem = "interpreter: \(e), compiled: \(a)" }
+  default:
+    problem = "interpreter: \(want), compiled: \(got)"
+  }
+  if let problem {
+    fuzzFailure("compiled code and interpreter disagree (symbols = \(n)): \(problem)\n\(text)\n\(describe(args))")
+  }
+}
+
+/// libFuzzer's entry point, which its own `main` (linked by -sanitize=fuzzer) refers to.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+  fuzzDiff(fuzzInput(data, size))
+  return 0
+}
+
+/// The entry point of both builds (see NNCFuzzSupport).
+@main struct FuzzDiffMain {
+  static func main() { fuzzMain(fuzzDiff) }
+}
