@@ -96,8 +96,10 @@ public enum Npy {
 
   // MARK: - reading
 
-  /// Decodes a whole `.npy` file.
-  public static func decode(_ bytes: [UInt8]) throws(NpyError) -> NDArray {
+  /// Where the header and the data start, from the preamble at the front of `bytes` (magic,
+  /// version, header length: 10 bytes for version 1, 12 for version 2). Throws what is wrong
+  /// with the preamble, or `truncatedHeader` when `bytes` end inside it.
+  static func layout(_ bytes: [UInt8]) throws(NpyError) -> (headerStart: Int, dataStart: Int) {
     guard bytes.count >= 6, Array(bytes[0..<6]) == magic else {
       // A file too short to hold the magic is bad magic too, unless it is a prefix of it.
       if !bytes.isEmpty && bytes.count < 6 && Array(magic.prefix(bytes.count)) == bytes {
@@ -117,7 +119,12 @@ public enum Npy {
     guard bytes.count >= preamble else { throw .truncatedHeader(expected: preamble, got: bytes.count) }
     var headerLength = 0
     for k in 0..<lengthBytes { headerLength |= Int(bytes[8 + k]) << (8 * k) }
-    let dataStart = preamble + headerLength
+    return (preamble, preamble + headerLength)
+  }
+
+  /// Decodes a whole `.npy` file.
+  public static func decode(_ bytes: [UInt8]) throws(NpyError) -> NDArray {
+    let (preamble, dataStart) = try layout(bytes)
     guard bytes.count >= dataStart else { throw .truncatedHeader(expected: dataStart, got: bytes.count) }
     let header = try parseHeader(bytes[preamble..<dataStart])
     let available = bytes.count - dataStart
@@ -160,32 +167,26 @@ public enum Npy {
     default: throw .io(path: path, message: "is not a regular file")
     }
     let fileSize = Int(st.st_size)
-    // Magic, version and header length: at most 12 bytes; decode() reports what is wrong.
-    var bytes = try readUpTo(fd, 10, path)
-    if bytes.count == 10, bytes.starts(with: magic), bytes[6] == 2 { bytes += try readUpTo(fd, 2, path) }
-    guard bytes.count >= 10, bytes.starts(with: magic), bytes[7] == 0, bytes[6] == 1 || bytes[6] == 2 else {
-      return try decode(bytes)
+    // The preamble (at most 12 bytes), the header it announces, then exactly the data the header
+    // announces; decode() gives every error about the bytes read.
+    var bytes = try readUpTo(fd, 12, path)
+    let (headerStart, dataStart) = try layout(bytes)
+    if dataStart - headerStart > maxHeaderBytes {
+      throw .malformedHeader("the header is \(dataStart - headerStart) bytes long; at most \(maxHeaderBytes) are read")
     }
-    let lengthBytes = bytes[6] == 1 ? 2 : 4
-    guard bytes.count >= 8 + lengthBytes else { return try decode(bytes) }
-    var headerLength = 0
-    for k in 0..<lengthBytes { headerLength |= Int(bytes[8 + k]) << (8 * k) }
-    if headerLength > maxHeaderBytes {
-      throw .malformedHeader("the header is \(headerLength) bytes long; at most \(maxHeaderBytes) are read")
-    }
-    bytes += try readUpTo(fd, headerLength, path)
-    guard bytes.count == 8 + lengthBytes + headerLength else { return try decode(bytes) }
-    let header = try parseHeader(bytes[(8 + lengthBytes)...])
+    bytes += try readUpTo(fd, max(0, dataStart - bytes.count), path)
+    guard bytes.count >= dataStart else { return try decode(bytes) }
+    let header = try parseHeader(bytes[headerStart..<dataStart])
     let needed = Memory.bytes(count: header.count, header.dtype)
     do {
       try Memory.checkAllocation(bytes: needed, what: "the array of \(TensorType(header.dtype, header.shape.map(Dim.int)))")
     } catch {
       throw .outOfMemory(error)
     }
-    bytes += try readUpTo(fd, needed, path)
-    if try !readUpTo(fd, 1, path).isEmpty {
+    bytes += try readUpTo(fd, max(0, dataStart + needed - bytes.count), path)
+    if bytes.count == dataStart + needed, try !readUpTo(fd, 1, path).isEmpty {
       throw .sizeMismatch(
-        shape: header.shape, dtype: header.dtype, expectedBytes: needed, gotBytes: max(fileSize - bytes.count + needed, needed + 1))
+        shape: header.shape, dtype: header.dtype, expectedBytes: needed, gotBytes: max(fileSize - dataStart, needed + 1))
     }
     return try decode(bytes)
   }
