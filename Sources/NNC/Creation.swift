@@ -4,12 +4,6 @@ import Foundation
 import NNCIR
 import NNCRuntime
 
-/// The element count of `shape`, or nil (after reporting a misuse) when a size is negative,
-/// the count passes 2^48, or the tensor's bytes cannot fit in memory.
-func checkedCount(_ shape: [Int], _ dtype: DType, _ what: String, _ loc: Location?) -> Int? {
-  checkedAllocation(dtype, shape, what, loc)
-}
-
 extension Tensor {
   /// `values` as storage of `dtype` (the Swift type's default dtype when nil).
   static func storage<T: TensorScalar>(_ values: [T], _ dtype: DType?) -> ArrayStorage {
@@ -96,7 +90,7 @@ extension Tensor {
   }
 
   private static func filled(_ shape: [Int], _ value: ArrayStorage, _ dtype: DType, _ what: String, _ loc: Location) -> Tensor {
-    guard let n = checkedCount(shape, dtype, what, loc) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard let n = checkedAllocation(dtype, shape, what, loc) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let one = Kernels.cast(value, to: dtype)
     return Tensor(array: NDArray(shape: shape, storage: one.gather(Array(repeating: 0, count: n))))
   }
@@ -135,7 +129,7 @@ extension Tensor {
       misuse("arange: \(start)..<\(end) by \(step) has more than 2^48 elements", loc)
       return Tensor(array: NDArray.zeros(.i64, [0]))
     }
-    guard checkedCount([n], .i64, "arange", loc) != nil else { return Tensor(array: NDArray.zeros(.i64, [0])) }
+    guard checkedAllocation(.i64, [n], "arange", loc) != nil else { return Tensor(array: NDArray.zeros(.i64, [0])) }
     return Tensor(array: NDArray(shape: [n], storage: .i64((0..<n).map { Int64(start) &+ Int64($0) &* Int64(step) })))
   }
 
@@ -151,7 +145,7 @@ extension Tensor {
       return Tensor(array: NDArray.zeros(dtype, [0]))
     }
     let n = Int(exact)
-    guard checkedCount([n], dtype, "arange", loc) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard checkedAllocation(dtype, [n], "arange", loc) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = (0..<n).map { start + Double($0) * step }
     return Tensor(array: NDArray(shape: [n], storage: Kernels.cast(.f64(values), to: dtype)))
   }
@@ -162,7 +156,7 @@ extension Tensor {
     _ start: Double, _ end: Double, count: Int, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
     let n = Swift.max(count, 0)
-    guard checkedCount([n], dtype, "linspace", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard checkedAllocation(dtype, [n], "linspace", here(file, line)) != nil else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let step = n > 1 ? (end - start) / Double(n - 1) : 0
     let values = (0..<n).map { i in i == n - 1 && n > 1 ? end : start + Double(i) * step }
     return Tensor(array: NDArray(shape: [n], storage: Kernels.cast(.f64(values), to: dtype)))
@@ -172,7 +166,7 @@ extension Tensor {
   /// Misuse: a negative size, or more bytes than the machine's memory.
   public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .f32, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     let cols = m ?? n
-    guard let count = checkedCount([n, cols], dtype, "eye", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard let count = checkedAllocation(dtype, [n, cols], "eye", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = (0..<count).map { Int64(($0 / cols == $0 % cols) ? 1 : 0) }
     return Tensor(array: NDArray(shape: [n, cols], storage: Kernels.cast(.i64(values), to: dtype)))
   }
@@ -182,7 +176,7 @@ extension Tensor {
   public static func randn(
     _ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    guard let n = checkedCount(shape, dtype, "randn", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard let n = checkedAllocation(dtype, shape, "randn", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextNormal() } }
     return Tensor(array: NDArray(shape: shape, storage: Kernels.cast(.f64(values), to: dtype)))
   }
@@ -191,7 +185,7 @@ extension Tensor {
   public static func rand(
     _ shape: [Int], dtype: DType = .f32, generator: RandomGenerator? = nil, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    guard let n = checkedCount(shape, dtype, "rand", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
+    guard let n = checkedAllocation(dtype, shape, "rand", here(file, line)) else { return Tensor(array: NDArray.zeros(dtype, [0])) }
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in g.nextUniform() } }
     return Tensor(array: NDArray(shape: shape, storage: Kernels.cast(.f64(values), to: dtype)))
   }
@@ -206,7 +200,7 @@ extension Tensor {
       misuse("randint: empty range \(low)..<\(high)", here(file, line))
       return Tensor(array: NDArray.zeros(.i64, [0]))
     }
-    guard let n = checkedCount(shape, .i64, "randint", here(file, line)) else { return Tensor(array: NDArray.zeros(.i64, [0])) }
+    guard let n = checkedAllocation(.i64, shape, "randint", here(file, line)) else { return Tensor(array: NDArray.zeros(.i64, [0])) }
     let span = UInt64(bitPattern: Int64(high) &- Int64(low))
     let values = RandomGenerator.draw(generator) { g in (0..<n).map { _ in Int64(low) &+ Int64(bitPattern: g.next() % span) } }
     return Tensor(array: NDArray(shape: shape, storage: .i64(values)))
