@@ -47,16 +47,10 @@ public enum Kernels {
     let outShape = resultShapes.first ?? []
     // A result with no elements needs no work; the loop nests below could otherwise spin through
     // huge outer extents (a batch of 2^30 matrices of 0 rows).
-    if outShape.contains(0) {
-      switch op {
-      case .constant(let c): return [NDArray.zeros(c.type.dtype, outShape)]
-      case .compare: return [NDArray.zeros(.bool, outShape)]
-      case .argReduce: return [NDArray.zeros(.i64, outShape)]
-      case .cast(let t): return [NDArray.zeros(t, outShape)]
-      case .select: return [NDArray.zeros(xs[1].dtype, outShape)]
-      case .cond, .guardTrue: break
-      default: return [NDArray.zeros(xs[0].dtype, outShape)]
-      }
+    // The dtype comes from the op's shape rule (which has no rule for `cond`/`guard`: they fall
+    // through to their own error below).
+    if outShape.contains(0), let t = (try? op.resultTypes(for: xs.map(\.type)))?.first {
+      return [NDArray.zeros(t.dtype, outShape)]
     }
     switch op {
     case .constant(let c):
