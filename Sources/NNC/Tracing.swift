@@ -18,10 +18,11 @@ final class Tracer: @unchecked Sendable {
   private static let ids = Atomic<UInt64>(0)
   /// This trace's process-unique id (the key of `Tensor.traceCache`).
   let id: UInt64 = Tracer.ids.add(1, ordering: .relaxed).newValue
-  /// Copies of inputs that share storage with another input, with the inputs' names: an
-  /// in-place write to one of them is rejected, since the traced function takes the inputs as
-  /// separate buffers and could not show the write through the other.
-  var aliasedInputs: [ObjectIdentifier: (storage: TensorStorage, names: [String])] = [:]
+  /// Copies of inputs that share storage with another input (their storages, which `bases`
+  /// keeps alive), with the inputs' names: an in-place write to one of them is rejected, since
+  /// the traced function takes the inputs as separate buffers and could not show the write
+  /// through the other.
+  var aliasedInputs: [ObjectIdentifier: [String]] = [:]
 
   var builder: FunctionBuilder
   /// The IR value holding each storage's current contents, in its base shape. The storage is
@@ -103,8 +104,8 @@ final class Tracer: @unchecked Sendable {
   /// Records that `t` (a view) now holds `newValue`: the storage's base becomes the old base with
   /// the view's elements replaced, computed by pure ops.
   func recordWrite(_ t: Tensor, _ newValue: Value, _ loc: Location?) {
-    if let alias = aliasedInputs[ObjectIdentifier(t.storage)] {
-      let list = alias.names.map { "'\($0)'" }.joined(separator: " and ")
+    if let names = aliasedInputs[ObjectIdentifier(t.storage)] {
+      let list = names.map { "'\($0)'" }.joined(separator: " and ")
       misuse(
         "trace: inputs \(list) share storage and one is written in place; the traced function takes "
           + "them as separate buffers, so the write could not be seen through the other. Pass a clone() "
@@ -268,7 +269,7 @@ public func trace(
   for i in inputs.indices {
     let sharing = inputs.indices.filter { inputs[$0].storage === inputs[i].storage }
     if sharing.count > 1 {
-      tracer.aliasedInputs[ObjectIdentifier(copies[i].storage)] = (copies[i].storage, sharing.map { paramNames[$0] })
+      tracer.aliasedInputs[ObjectIdentifier(copies[i].storage)] = sharing.map { paramNames[$0] }
     }
   }
   let outputs = try Tracer.$current.withValue(tracer) { try body(copies) }
