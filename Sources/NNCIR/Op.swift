@@ -137,11 +137,7 @@ public enum ScalarValue: Hashable, Sendable, CustomStringConvertible, Expressibl
   public var int64: Int64 {
     switch self {
     case .int(let v): return v
-    case .float(let d):
-      if d.isNaN { return 0 }
-      if d >= 9_223_372_036_854_775_807 { return .max }
-      if d <= -9_223_372_036_854_775_808 { return .min }
-      return Int64(d.rounded(.towardZero))
+    case .float(let d): return saturatingInt64(d)
     case .bool(let b): return b ? 1 : 0
     }
   }
@@ -361,4 +357,14 @@ extension Op {
     }
     return false
   }
+}
+
+/// Float to integer conversion as the IR defines it (`cast`, pad values): truncation toward
+/// zero, NaN to 0, and out-of-range values clamped to the Int64 range. 2^63 is the first Double
+/// past `Int64.max`, so the comparisons are exact.
+public func saturatingInt64(_ d: Double) -> Int64 {
+  if d.isNaN { return 0 }
+  if d >= 0x1p63 { return .max }
+  if d < -0x1p63 { return .min }
+  return Int64(d.rounded(.towardZero))
 }

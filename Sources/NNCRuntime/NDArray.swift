@@ -83,15 +83,6 @@ public enum ArrayStorage: Equatable, Sendable {
   }
 }
 
-/// Float to integer conversion as the IR defines it: truncation toward zero, NaN to 0, and
-/// out-of-range values clamped.
-public func saturatingInt64(_ d: Double) -> Int64 {
-  if d.isNaN { return 0 }
-  if d >= 9_223_372_036_854_775_807 { return .max }
-  if d <= -9_223_372_036_854_775_808 { return .min }
-  return Int64(d.rounded(.towardZero))
-}
-
 /// A dense, row-major array with a static shape.
 public struct NDArray: Equatable, Sendable, CustomStringConvertible {
   public var shape: [Int]
