@@ -31,14 +31,11 @@ extension FunctionLowering {
     // The caller's pointers (inputs, then outputs) and sizes, read once from the arrays.
     let types = f.parameterTypes + f.resultTypes
     let pointers: [LLVMValueRef] = types.enumerated().map { k, t in
-      var idx: [LLVMValueRef?] = [constI64(k)]
-      let slot = LLVMBuildInBoundsGEP2(b, i8p, LLVMGetParam(entry, 0), &idx, 1, "")
+      let slot = elementPointer(LLVMGetParam(entry, 0), i8p, constI64(k))
       return LLVMBuildBitCast(b, LLVMBuildLoad2(b, i8p, slot, ""), ptrType(t.dtype), "")!
     }
     for (k, s) in symbols.enumerated() {
-      var idx: [LLVMValueRef?] = [constI64(k)]
-      let slot = LLVMBuildInBoundsGEP2(b, i64, LLVMGetParam(entry, 1), &idx, 1, "")
-      symbolValues[s] = LLVMBuildLoad2(b, i64, slot, "")
+      symbolValues[s] = LLVMBuildLoad2(b, i64, elementPointer(LLVMGetParam(entry, 1), i64, constI64(k)), "")
     }
     for (k, p) in f.parameters.enumerated() { buffers[p.value.id] = pointers[k] }
 
@@ -85,8 +82,7 @@ extension FunctionLowering {
       LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, ok)
       LLVMPositionBuilderAtEnd(b, ok)
       for (r, offset) in zip(heapValues, offsets) {
-        var idx: [LLVMValueRef?] = [offset]
-        let region = LLVMBuildInBoundsGEP2(b, i8, raw, &idx, 1, "")!
+        let region = elementPointer(raw, i8, offset)
         buffers[r.id] = LLVMBuildBitCast(b, region, ptrType(f.type(of: r)!.dtype), "")
       }
     }
@@ -123,15 +119,11 @@ extension FunctionLowering {
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
     let pointerArray = LLVMBuildArrayAlloca(b, i8p, constI64(max(1, pointerCount)), "buffers")!
     for k in 0..<pointerCount {
-      var idx: [LLVMValueRef?] = [constI64(k)]
-      let slot = LLVMBuildInBoundsGEP2(b, i8p, pointerArray, &idx, 1, "")
-      LLVMBuildStore(b, LLVMBuildBitCast(b, LLVMGetParam(fn, UInt32(k)), i8p, ""), slot)
+      LLVMBuildStore(b, LLVMBuildBitCast(b, LLVMGetParam(fn, UInt32(k)), i8p, ""), elementPointer(pointerArray, i8p, constI64(k)))
     }
     let sizeArray = LLVMBuildArrayAlloca(b, i64, constI64(max(1, symbols.count)), "sizes")!
     for k in 0..<symbols.count {
-      var idx: [LLVMValueRef?] = [constI64(k)]
-      let slot = LLVMBuildInBoundsGEP2(b, i64, sizeArray, &idx, 1, "")
-      LLVMBuildStore(b, LLVMGetParam(fn, UInt32(pointerCount + k)), slot)
+      LLVMBuildStore(b, LLVMGetParam(fn, UInt32(pointerCount + k)), elementPointer(sizeArray, i64, constI64(k)))
     }
     var args: [LLVMValueRef?] = [pointerArray, sizeArray]
     LLVMBuildRet(b, LLVMBuildCall2(b, bodyType, entry, &args, 2, ""))
@@ -188,8 +180,7 @@ extension FunctionLowering {
           let array = entryAlloca(LLVMArrayType(i8p, UInt32(operands.count)))
           let first = LLVMBuildBitCast(b, array, LLVMPointerType(i8p, 0), "")!
           for (k, o) in operands.enumerated() {
-            var idx: [LLVMValueRef?] = [constI64(k)]
-            LLVMBuildStore(b, LLVMBuildBitCast(b, o, i8p, ""), LLVMBuildInBoundsGEP2(b, i8p, first, &idx, 1, ""))
+            LLVMBuildStore(b, LLVMBuildBitCast(b, o, i8p, ""), elementPointer(first, i8p, constI64(k)))
           }
           operands = [first]
         }

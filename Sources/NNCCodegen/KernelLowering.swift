@@ -241,8 +241,7 @@ extension FunctionLowering {
         let outerIdx = Array(idxAndOnce.dropLast())
         let row = LLVMBuildAdd(self.b, keptBase, self.dot(outerIdx, outer.map { inStrides[$0] }), "")!
         self.loop(groups, "g") { g in
-          var idx: [LLVMValueRef?] = [LLVMBuildAdd(self.b, row, LLVMBuildMul(self.b, g, self.constI64(lanes), ""), "")]
-          let p = LLVMBuildInBoundsGEP2(self.b, et, x, &idx, 1, "")
+          let p = self.elementPointer(x, et, LLVMBuildAdd(self.b, row, LLVMBuildMul(self.b, g, self.constI64(lanes), ""), ""))
           let vp = LLVMBuildBitCast(self.b, p, LLVMPointerType(vt, 0), "")
           let v = LLVMBuildLoad2(self.b, vt, vp, "")!
           LLVMSetAlignment(v, UInt32(t.byteSize))
@@ -459,8 +458,7 @@ extension FunctionLowering {
     let inner = product(Array(ds[(axis + 1)...]))
     let total = ds[axis]
     loop(constI64(types.count), "k") { k in
-      var idx: [LLVMValueRef?] = [k]
-      let raw = LLVMBuildLoad2(self.b, self.i8p, LLVMBuildInBoundsGEP2(self.b, self.i8p, array, &idx, 1, ""), "")!
+      let raw = LLVMBuildLoad2(self.b, self.i8p, self.elementPointer(array, self.i8p, k), "")!
       let src = LLVMBuildBitCast(self.b, raw, self.ptrType(t), "")!
       let size = self.load(sizeTable, k, .i64)
       let offset = self.load(offsetTable, k, .i64)

@@ -150,16 +150,20 @@ final class FunctionLowering {
 
   // MARK: - memory
 
-  func load(_ base: LLVMValueRef, _ offset: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+  /// The address of element `offset` of an array of `type` starting at `base`.
+  func elementPointer(_ base: LLVMValueRef, _ type: LLVMTypeRef, _ offset: LLVMValueRef) -> LLVMValueRef {
     var idx: [LLVMValueRef?] = [offset]
-    let p = LLVMBuildInBoundsGEP2(b, memType(t), base, &idx, 1, "")
+    return LLVMBuildInBoundsGEP2(b, type, base, &idx, 1, "")!
+  }
+
+  func load(_ base: LLVMValueRef, _ offset: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    let p = elementPointer(base, memType(t), offset)
     let v = LLVMBuildLoad2(b, memType(t), p, "")!
     return t == .bool ? LLVMBuildICmp(b, LLVMIntNE, v, LLVMConstInt(i8, 0, 0), "") : v
   }
 
   func store(_ v: LLVMValueRef, _ base: LLVMValueRef, _ offset: LLVMValueRef, _ t: DType) {
-    var idx: [LLVMValueRef?] = [offset]
-    let p = LLVMBuildInBoundsGEP2(b, memType(t), base, &idx, 1, "")
+    let p = elementPointer(base, memType(t), offset)
     LLVMBuildStore(b, t == .bool ? LLVMBuildZExt(b, v, i8, "") : v, p)
   }
 
