@@ -21,8 +21,9 @@ let package = Package(
   targets: [
     // Types, ops, graph, builder, verifier, text printer and parser. Depends on nothing.
     .target(name: "NNCIR"),
-    // Pass manager and the passes over the IR.
-    .target(name: "NNCPasses", dependencies: ["NNCIR"]),
+    // Pass manager and the passes over the IR. Constant folding evaluates with the reference
+    // interpreter's kernels (NNCRuntime), so a folded value is the value the graph would compute.
+    .target(name: "NNCPasses", dependencies: ["NNCIR", "NNCRuntime"]),
     // LLVM-C 14 (Debian's llvm-14-dev): include/ links to its headers; the module map links
     // libLLVM-14.
     .target(name: "CLLVM"),
@@ -83,7 +84,7 @@ let package = Package(
       dependencies: ["NNC", "NNCCodegen", "NNCCache", "NNCRuntime", "NNCPasses", "NNCIR", "NNCTestSupport", "nnc"]),
     .testTarget(
       name: "NNCIRTests",
-      dependencies: ["NNCIR", "NNCPasses", "NNCTestSupport", "nnc"],
+      dependencies: ["NNCIR", "NNCPasses", "NNCRuntime", "NNCTestSupport", "nnc"],
       exclude: ["Golden"]),
   ]
 )

@@ -276,8 +276,9 @@ public func trace(
   let results = Tracer.$current.withValue(tracer) { outputs.map { tracer.value(of: $0) } }
   var function = tracer.builder.finish(returning: results)
   // Functional capture of views re-derives some values; merge them and drop what is unused.
-  _ = try? Passes.cse.run(&function)
-  _ = try? Passes.dce.run(&function)
+  var context = PassContext(function: function.name, wantsRemarks: false)
+  _ = try? Passes.cse.run(&function, &context)
+  _ = try? Passes.dce.run(&function, &context)
   return Trace(function: function.canonicalized(), outputs: outputs)
 }
 

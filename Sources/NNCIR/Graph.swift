@@ -22,17 +22,47 @@ public struct SourcePos: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The user source that produced an instruction (`loc("model.swift":12:5)`): the Swift call a
-/// trace recorded, or whatever a hand-written file states.
+/// trace recorded, or whatever a hand-written file states. When a pass merges instructions (CSE,
+/// a rewrite that replaces two ops by one, folding), the survivor's location is *fused*: it
+/// keeps every origin, printed `loc(fused["a.swift":3, "b.swift":7])` after MLIR's FusedLoc, so
+/// no provenance is lost. `file`/`line`/`column` are the first origin; `fused` the others.
 public struct Location: Hashable, Sendable, CustomStringConvertible {
   public var file: String
   public var line: Int
   public var column: Int?
-  public init(file: String, line: Int, column: Int? = nil) {
+  /// Further origins merged into this one, in order, without duplicates; empty for a plain one.
+  public var fused: [Location]
+
+  public init(file: String, line: Int, column: Int? = nil, fused: [Location] = []) {
     self.file = file
     self.line = line
     self.column = column
+    self.fused = fused
   }
-  public var description: String { "\(file):\(line)" + (column.map { ":\($0)" } ?? "") }
+
+  /// A position of a parsed file as a location.
+  public init(_ pos: SourcePos) { self.init(file: pos.file, line: pos.line, column: pos.column) }
+
+  /// Every origin in order: this one's first, then the fused ones.
+  public var origins: [Location] {
+    [Location(file: file, line: line, column: column)] + fused
+  }
+
+  /// The origins of `a` and then `b` as one location, duplicates dropped (nil when both are nil).
+  public static func fusing(_ a: Location?, _ b: Location?) -> Location? {
+    var all: [Location] = []
+    for o in (a?.origins ?? []) + (b?.origins ?? []) where !all.contains(o) { all.append(o) }
+    guard var first = all.first else { return nil }
+    first.fused = Array(all.dropFirst())
+    return first
+  }
+
+  /// `file:line[:column]` of the first origin, then ` (fused with ...)` naming the others.
+  public var description: String {
+    let head = "\(file):\(line)" + (column.map { ":\($0)" } ?? "")
+    if fused.isEmpty { return head }
+    return head + " (fused with " + fused.map(\.description).joined(separator: ", ") + ")"
+  }
 }
 
 /// One operation: an op, its operands and results, and the regions it owns.
@@ -58,6 +88,10 @@ public struct Instruction: Hashable, Sendable {
     self.loc = loc
     self.textPos = textPos
   }
+
+  /// Where the instruction came from, for remarks and fused locations: its `loc`, else its
+  /// place in a parsed file.
+  public var provenance: Location? { loc ?? textPos.map(Location.init) }
 
   public static func == (a: Instruction, b: Instruction) -> Bool {
     a.op == b.op && a.operands == b.operands && a.results == b.results && a.regions == b.regions

@@ -388,10 +388,32 @@ struct Parser {
     }
   }
 
-  /// `loc("file.swift":12)` or `loc("file.swift":12:5)`.
+  /// `loc("file.swift":12)`, `loc("file.swift":12:5)`, or a fused location
+  /// `loc(fused["a.swift":3, "b.swift":7:2])` (at least one origin).
   mutating func parseLoc() throws(Diagnostic) -> Location {
     try advance()
     try expectPunct("(")
+    if isIdent("fused") {
+      try advance()
+      try expectPunct("[")
+      var origins: [Location] = [try parseLocOrigin()]
+      while isPunct(",") {
+        try advance()
+        origins.append(try parseLocOrigin())
+      }
+      try expectPunct("]")
+      try expectPunct(")")
+      var first = origins[0]
+      first.fused = Array(origins.dropFirst())
+      return first
+    }
+    let origin = try parseLocOrigin()
+    try expectPunct(")")
+    return origin
+  }
+
+  /// `"file.swift":12` or `"file.swift":12:5`.
+  private mutating func parseLocOrigin() throws(Diagnostic) -> Location {
     guard case .string(let file) = tok.kind else { throw unexpected("a quoted file name") }
     try advance()
     try expectPunct(":")
@@ -403,7 +425,6 @@ struct Parser {
       try advance()
       col = try parseInt("a column number")
     }
-    try expectPunct(")")
     return Location(file: file, line: line, column: col)
   }
 

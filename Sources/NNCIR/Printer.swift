@@ -98,7 +98,8 @@ private struct FunctionPrinter {
       line += " : " + typeList(types)
     }
     if options.locations, let loc = inst.loc {
-      line += " loc(\(quoteString(loc.file)):\(loc.line)" + (loc.column.map { ":\($0)" } ?? "") + ")"
+      func one(_ l: Location) -> String { "\(quoteString(l.file)):\(l.line)" + (l.column.map { ":\($0)" } ?? "") }
+      line += loc.fused.isEmpty ? " loc(\(one(loc)))" : " loc(fused[" + loc.origins.map(one).joined(separator: ", ") + "])"
     }
     if inst.regions.isEmpty {
       out += line + "\n"

@@ -7,7 +7,7 @@ extension Passes {
   /// Fills missing result types; a declared type that disagrees with the rule is an error.
   public static let inferShapes = Pass(
     name: "infer-shapes", summary: "fill in result types by each op's shape rule (symbolic dims included)"
-  ) { (f: inout Function) throws(Diagnostic) -> Bool in
+  ) { (f: inout Function, context: inout PassContext) throws(Diagnostic) -> Bool in
     var changed = false
     f.body = try inferBlock(f.body, &f, &changed)
     return changed

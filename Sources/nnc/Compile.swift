@@ -115,7 +115,8 @@ struct Compile: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compile a .swiftgraph file to a native object file (and assembly, LLVM IR or a C header).",
     discussion: """
-      Parses, verifies and infers shapes like `nnc verify`, then lowers every function (or only \
+      Parses, verifies and infers shapes like `nnc verify`, runs the default pass pipeline \
+      (--passes to choose, --remarks to see each decision), then lowers every function (or only \
       the one --function names) through LLVM at -O3 for the chosen CPU. The object exports, per \
       function @NAME, `int32_t nnc_NAME(...)` and `int32_t nnc_NAME_packed(void **, const int64_t *)` \
       (see docs/abi.md); it needs nothing beyond libc and libm. The same input and options give \
@@ -128,6 +129,8 @@ struct Compile: ParsableCommand {
       """)
 
   @OptionGroup var input: InputFile
+
+  @OptionGroup var pipeline: PipelineOptions
 
   @Option(
     name: .shortAndLong,
@@ -177,8 +180,9 @@ struct Compile: ParsableCommand {
       if let other = seen[p] { failError("--emit: \(other.rawValue) and \(a.rawValue) would both be written to \(p)") }
       seen[p] = a
     }
-    let (loaded, _) = try input.load()
-    let graph = selectFunctions(loaded, function, file: input.file)
+    let (loaded, bytes) = try input.load()
+    var graph = selectFunctions(loaded, function, file: input.file)
+    pipeline.run(&graph, source: bytes)
     target.checkCPU()
     let options = CompileOptions(
       target: target.options, emitAssembly: artifacts.contains(.asm), emitLLVMIR: artifacts.contains(.llvm))

@@ -22,7 +22,9 @@ struct Run: ParsableCommand {
       result, in order) or, without --output, printed. The function is compiled to a temporary \
       shared library (removed again) for the chosen CPU.
 
-      --check also runs the reference interpreter and compares every result exactly: integers \
+      The default pass pipeline runs first (--passes to choose, --remarks to see what it did). \
+      --check also runs the reference interpreter on the function as written (before any pass) \
+      and compares every result exactly: integers \
       and bools by value, floats by bit pattern (so -0.0 differs from 0.0), except that any NaN \
       equals any NaN. A mismatch names the result, the element's coordinates and both values, \
       and exits 1.
@@ -38,6 +40,8 @@ struct Run: ParsableCommand {
       """)
 
   @OptionGroup var input: InputFile
+
+  @OptionGroup var pipeline: PipelineOptions
 
   @Option(
     name: .customLong("input"),
@@ -76,8 +80,12 @@ struct Run: ParsableCommand {
   }
 
   func run() throws {
-    let (graph, _) = try input.load()
+    let (graph, bytes) = try input.load()
     let f = pickFunction(graph)
+    // The passes run on the chosen function; --check interprets the function as written.
+    var optimized = Graph(functions: [f])
+    pipeline.run(&optimized, source: bytes)
+    let g = optimized.functions[0]
     if !outputs.isEmpty && outputs.count != f.resultTypes.count {
       failError(
         "@\(f.name) has \(f.resultTypes.count) result\(f.resultTypes.count == 1 ? "" : "s") but \(outputs.count) --output file\(outputs.count == 1 ? " was" : "s were") given")
@@ -91,13 +99,13 @@ struct Run: ParsableCommand {
     let results: [NDArray]
     if interpret {
       do {
-        results = try Interpreter.run(f, arrays)
+        results = try Interpreter.run(g, arrays)
       } catch {
         failError(error.description)
       }
     } else {
       target.checkCPU()
-      let entry = compileAndLoad(f)
+      let entry = compileAndLoad(g)
       do {
         results = try entry.run(arrays)
       } catch {

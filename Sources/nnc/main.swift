@@ -76,12 +76,11 @@ func failError(_ message: String) -> Never {
 
 struct Dump: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Parse, verify, infer shapes, run passes, and print the IR canonically.")
+    abstract: "Parse, verify, infer shapes, run passes (the default pipeline unless --passes), and print the IR canonically.")
 
   @OptionGroup var input: InputFile
 
-  @Option(help: ArgumentHelp("Comma-separated passes to run in order (see 'nnc passes').", valueName: "a,b"))
-  var passes: String = ""
+  @OptionGroup var pipeline: PipelineOptions
 
   @Flag(help: "Print the IR after every pass (the last printout is the final IR).")
   var printAfterAll = false
@@ -89,16 +88,10 @@ struct Dump: ParsableCommand {
   @Option(help: ArgumentHelp("Print the IR after the named pass (repeatable).", valueName: "pass"))
   var printAfter: [String] = []
 
-  @Flag(help: "Run the verifier after every pass.")
-  var verifyEach = false
-
   @Flag(help: "Leave out loc(...) source locations.")
   var noLocations = false
 
   func validate() throws {
-    if !passes.isEmpty {
-      do { _ = try Passes.pipeline(passes) } catch { throw ValidationError("--passes: \(error)") }
-    }
     for name in printAfter where Passes.named(name) == nil {
       throw ValidationError("--print-after: \(PipelineError.unknownPass(name))")
     }
@@ -106,11 +99,8 @@ struct Dump: ParsableCommand {
 
   func run() throws {
     var (graph, bytes) = try input.load()
-    let pipeline = passes.isEmpty ? [] : try Passes.pipeline(passes)
     let options = PrintOptions(locations: !noLocations)
-    let manager = PassManager(
-      passes: pipeline, verifyEach: verifyEach, printAfterAll: printAfterAll, printAfter: Set(printAfter),
-      printOptions: options)
+    let manager = pipeline.manager(printAfterAll: printAfterAll, printAfter: Set(printAfter), printOptions: options)
     do {
       try manager.run(&graph)
     } catch {
@@ -144,4 +134,4 @@ struct ListPasses: ParsableCommand {
   }
 }
 
-NNC.main()
+NNC.main(Array(normalizedArguments(CommandLine.arguments).dropFirst()))

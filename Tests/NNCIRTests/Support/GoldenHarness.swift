@@ -92,7 +92,10 @@ struct GoldenInvocation {
   var command: Command
   /// `%s` for the golden file itself, else a path relative to the package root.
   var input = "%s"
-  var passes: [Pass] = []
+  /// As the CLI: the default pipeline unless `--passes` says otherwise.
+  var passes: [Pass] = Passes.defaultPipeline
+  /// `--remarks`: the remarks (text form) come before the IR in the checked output.
+  var remarks = false
   var printAfterAll = false
   var printAfter: Set<String> = []
   var verifyEach = false
@@ -124,6 +127,7 @@ struct GoldenInvocation {
         guard Passes.named(name) != nil else { throw bad("--print-after: \(PipelineError.unknownPass(name))") }
         printAfter.insert(name)
       case (.dump, "--print-after-all"): printAfterAll = true
+      case (.dump, "--remarks"): remarks = true
       case (.dump, "--verify-each"): verifyEach = true
       case (.dump, "--no-locations"): noLocations = true
       default:
@@ -186,14 +190,16 @@ enum Golden {
       var graph = try loadGraph(bytes, file: path)
       guard invocation.command == .dump else { return .output("") }
       let printed = TextSink()
+      let remarks = TextSink()
       let manager = PassManager(
         passes: invocation.passes, verifyEach: invocation.verifyEach, printAfterAll: invocation.printAfterAll,
         printAfter: invocation.printAfter, printOptions: PrintOptions(locations: !invocation.noLocations),
-        output: { printed.text += $0 })
+        output: { printed.text += $0 }, remarks: invocation.remarks ? { remarks.text += $0.description + "\n" } : nil)
       try manager.run(&graph)
-      // As `nnc dump`: the final IR once, not again after the last pass's printout.
-      if manager.printsFinalIR { return .output(printed.text) }
-      return .output(printed.text + graph.text(PrintOptions(locations: !invocation.noLocations)))
+      // As `nnc dump`: the final IR once, not again after the last pass's printout. Remarks (on
+      // the CLI's stderr) come first.
+      if manager.printsFinalIR { return .output(remarks.text + printed.text) }
+      return .output(remarks.text + printed.text + graph.text(PrintOptions(locations: !invocation.noLocations)))
     } catch {
       return .error(error, rendered: error.rendered(source: bytes))
     }
