@@ -7,6 +7,10 @@
 // Dynamic (PyTorch style): ordinary Swift `if` decides what runs. Tracing one run captures only
 // the branch taken, so the two traces (z = 10 and z = -1) are two different graphs.
 //
+// The seed's second version makes z a constant (Samples/models/select_branch_const.swiftgraph):
+// then only one branch can ever run, and nnc's passes see it. The sample prints their remarks
+// (fold evaluates `lt 10.0, 0.0`, prune keeps the else-branch) next to the two traces.
+//
 // Run: swift run StaticVsDynamic [path/to/select_branch.swiftgraph]
 
 import Foundation
@@ -76,6 +80,23 @@ for z: Float in [10, -1] {
   print("trace of this run (only the branch taken is in the graph):")
   print(t.text, terminator: "")
 }
+// The static graph with z = tf.constant(10): the default pipeline prunes the cond.
+let constPath = URL(fileURLWithPath: path).deletingLastPathComponent()
+  .appendingPathComponent("select_branch_const.swiftgraph").path
+if let constData = FileManager.default.contents(atPath: constPath) {
+  do {
+    var constGraph = try loadGraph([UInt8](constData), file: constPath)
+    var remarks: [Remark] = []
+    try PassManager(passes: Passes.defaultPipeline, remarks: { remarks.append($0) }).run(&constGraph)
+    print("\n== Static graph with z = constant 10 (\(constPath)), after the default passes ==")
+    for r in remarks where r.pass == "fold" || r.pass == "prune" { print(r) }
+    print(constGraph.text(), terminator: "")
+  } catch {
+    print("static graph with a constant z failed: \(error)")
+    exit(1)
+  }
+}
+
 print("""
 
 Note: the tutorial's two versions test opposite conditions (tf.less(z, 0) picks w1; `if z > 0`

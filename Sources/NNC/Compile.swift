@@ -27,6 +27,9 @@ public struct CompiledFunction: Sendable {
   public let cacheHit: Bool
   /// The cache key (SHA-256, hex) of the compiled library.
   public let cacheKey: String
+  /// What the optimization passes decided, one remark each, in order (`Remark.description`
+  /// gives the `file:line: remark: pass: message` line `nnc --remarks` prints).
+  public let remarks: [Remark]
   let entry: CompiledEntry
 
   /// Runs the compiled code on `inputs` (one per parameter, in order).
@@ -47,30 +50,35 @@ public struct CompiledFunction: Sendable {
 /// directory is another user's, writable by others, a symlink or cannot be created), the
 /// function is compiled without a cache, after a one-line warning on stderr (once per process).
 ///
-/// The function is verified and optimized first (the default pipeline: CSE, DCE); the compiled
-/// entry keeps that optimized function for checking inputs and reporting guards. Throws a
-/// `Diagnostic` when the function does not verify and a `CodegenError` when compiling, linking
-/// or the cache fails.
+/// The function is verified and optimized first (`passes`, by default `Passes.defaultPipeline`:
+/// fold, prune, simplify, cse, dce, with the verifier after each); the compiled entry keeps the
+/// optimized function for checking inputs and reporting guards, and `remarks` says what each
+/// pass did. Throws a `Diagnostic` when the function does not verify or a pass rejects it (a
+/// guard that can never hold), and a `CodegenError` when compiling, linking or the cache fails.
 public func compile(
-  _ function: Function, options: CompileOptions = CompileOptions(), cache: CompileCache? = nil
+  _ function: Function, options: CompileOptions = CompileOptions(), cache: CompileCache? = nil,
+  passes: [Pass] = Passes.defaultPipeline
 ) throws -> CompiledFunction {
   try function.verify()
   var graph = Graph(functions: [function])
-  try PassManager(passes: Passes.defaultPipeline, verifyEach: true).run(&graph)
+  var remarks: [Remark] = []
+  try PassManager(passes: passes, verifyEach: true, remarks: { remarks.append($0) }).run(&graph)
   let optimized = graph.functions[0]
   let cached = try cache?.lookup(graph, options: options) ?? CompileCache.lookupThroughSharedCache(graph, options: options)
   let library = try load(cached)
   let entry = try CompiledEntry(function: optimized, library: library, symbol: EntryNames(optimized.name).packed)
-  return CompiledFunction(function: optimized, cacheHit: cached.hit, cacheKey: cached.key.hash, entry: entry)
+  return CompiledFunction(
+    function: optimized, cacheHit: cached.hit, cacheKey: cached.key.hash, remarks: remarks, entry: entry)
 }
 
 /// Compiles the function `trace` recorded (see `compile(_:options:cache:)` for `Function`).
 /// The compiled code is valid for the inputs the trace is valid for: where the traced run
 /// branched on tensor data, a call on data that branches the other way throws the guard's error.
 public func compile(
-  _ trace: Trace, options: CompileOptions = CompileOptions(), cache: CompileCache? = nil
+  _ trace: Trace, options: CompileOptions = CompileOptions(), cache: CompileCache? = nil,
+  passes: [Pass] = Passes.defaultPipeline
 ) throws -> CompiledFunction {
-  try compile(trace.function, options: options, cache: cache)
+  try compile(trace.function, options: options, cache: cache, passes: passes)
 }
 
 extension CompileCache {

@@ -29,6 +29,13 @@ enum ViewStep: Equatable {
   case expand([Int])
 }
 
+/// A view step and the Swift call that made it (`x.t()` at model.swift:12): a trace replays the
+/// step lazily, when the view is first used, and gives the op this location, not the use's.
+struct LocatedViewStep: Equatable {
+  let step: ViewStep
+  let loc: Location?
+}
+
 /// An n-dimensional array of one dtype. Tensors have reference semantics, like PyTorch's: a view
 /// (`view`, `transpose`, subscripts, `expand`, ...) shares storage with its base, and an in-place
 /// write (`+=`, `t[i] = v`, `fill`) is visible through every tensor on that storage.
@@ -40,14 +47,14 @@ public final class Tensor: @unchecked Sendable {
   /// Index of the first element in `storage`.
   public let storageOffset: Int
   /// How this tensor is reached from the storage's base tensor.
-  let viewSteps: [ViewStep]
+  let viewSteps: [LocatedViewStep]
   /// A 0-d tensor made from a Swift scalar: it takes the dtype of the tensor it meets.
   let isWeakScalar: Bool
   /// The trace value last computed for this tensor: (tracer, storage version, value).
   var traceCache: (UInt64, Int, Value)?
 
   init(
-    storage: TensorStorage, shape: [Int], strides: [Int], offset: Int, viewSteps: [ViewStep],
+    storage: TensorStorage, shape: [Int], strides: [Int], offset: Int, viewSteps: [LocatedViewStep],
     weakScalar: Bool = false
   ) {
     self.storage = storage

@@ -79,7 +79,7 @@ final class Tracer: @unchecked Sendable {
   func value(of t: Tensor) -> Value {
     if let (tid, version, v) = t.traceCache, tid == id, version == t.storage.version { return v }
     var v = baseValue(t.storage)
-    for step in t.viewSteps { v = emit(Tracer.op(step), [v], nil).first ?? v }
+    for s in t.viewSteps { v = emit(Tracer.op(s.step), [v], s.loc).first ?? v }
     t.traceCache = (id, t.storage.version, v)
     return v
   }
@@ -113,7 +113,7 @@ final class Tracer: @unchecked Sendable {
       return
     }
     let base = baseValue(t.storage)
-    let newBase = writeThrough(ArraySlice(t.viewSteps), shape: t.storage.baseShape, base: base, new: newValue, loc)
+    let newBase = writeThrough(ArraySlice(t.viewSteps.map(\.step)), shape: t.storage.baseShape, base: base, new: newValue, loc)
     bases[ObjectIdentifier(t.storage)] = (t.storage, newBase)
   }
 

@@ -40,8 +40,10 @@ extension PartialRangeThrough: TensorIndexConvertible where Bound == Int {
 
 extension Tensor {
   /// A tensor on the same storage, one more view step down.
-  private func derived(shape: [Int], strides: [Int], offset: Int, step: ViewStep) -> Tensor {
-    Tensor(storage: storage, shape: shape, strides: strides, offset: offset, viewSteps: viewSteps + [step])
+  private func derived(shape: [Int], strides: [Int], offset: Int, step: ViewStep, _ loc: Location?) -> Tensor {
+    Tensor(
+      storage: storage, shape: shape, strides: strides, offset: offset,
+      viewSteps: viewSteps + [LocatedViewStep(step: step, loc: loc)])
   }
 
   /// Resolves one -1 in `shape` from the element count.
@@ -108,7 +110,7 @@ extension Tensor {
       misuse("view: \(type) with strides \(strides) cannot be viewed as \(s) without a copy; use reshape(), which copies", loc)
       return Tensor.placeholder(dtype, s)
     }
-    return derived(shape: s, strides: st, offset: storageOffset, step: .reshape(s))
+    return derived(shape: s, strides: st, offset: storageOffset, step: .reshape(s), loc)
   }
   /// `view` with the shape as variadic sizes: `a.view(2, 3)`.
   public func view(_ shape: Int..., file: StaticString = #fileID, line: UInt = #line) -> Tensor {
@@ -139,7 +141,7 @@ extension Tensor {
       misuse("permute: \(perm) is not a permutation of the axes of \(type)", loc)
       return Tensor.placeholder(dtype)
     }
-    return derived(shape: p.map { shape[$0] }, strides: p.map { strides[$0] }, offset: storageOffset, step: .permute(p))
+    return derived(shape: p.map { shape[$0] }, strides: p.map { strides[$0] }, offset: storageOffset, step: .permute(p), loc)
   }
   public func permute(_ perm: Int..., file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     permute(perm, file: file, line: line)
@@ -177,7 +179,7 @@ extension Tensor {
     s.insert(1, at: a)
     var st = strides
     st.insert(a < rank ? strides[a] * shape[a] : 1, at: a)
-    return derived(shape: s, strides: st, offset: storageOffset, step: .reshape(s))
+    return derived(shape: s, strides: st, offset: storageOffset, step: .reshape(s), here(file, line))
   }
 
   /// Size-1 axes removed (only `axis` when given). A view.
@@ -189,7 +191,7 @@ extension Tensor {
     }
     let keep = shape.indices.filter { i in shape[i] != 1 || (a != nil && a != i) }
     let s = keep.map { shape[$0] }
-    return derived(shape: s, strides: keep.map { strides[$0] }, offset: storageOffset, step: .reshape(s))
+    return derived(shape: s, strides: keep.map { strides[$0] }, offset: storageOffset, step: .reshape(s), here(file, line))
   }
 
   /// Broadcast to `shape` without copying (expanded axes have stride 0). Writing into the
@@ -213,7 +215,7 @@ extension Tensor {
         return Tensor.placeholder(dtype)
       }
     }
-    return derived(shape: shape, strides: st, offset: storageOffset, step: .expand(shape))
+    return derived(shape: shape, strides: st, offset: storageOffset, step: .expand(shape), loc)
   }
   public func expand(_ shape: Int..., file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     expand(shape, file: file, line: line)
@@ -319,14 +321,14 @@ extension Tensor {
       // An axis of one element never steps (and stride * a huge step would overflow).
       sliced = derived(
         shape: newShape, strides: (0..<rank).map { newShape[$0] > 1 ? strides[$0] * step[$0] : strides[$0] }, offset: offset,
-        step: .slice(start: start, end: end, step: step))
+        step: .slice(start: start, end: end, step: step), loc)
     }
     if drop.isEmpty { return sliced }
     let keep = (0..<rank).filter { !drop.contains($0) }
     let s = keep.map { sliced.shape[$0] }
     return Tensor(
       storage: storage, shape: s, strides: keep.map { sliced.strides[$0] }, offset: sliced.storageOffset,
-      viewSteps: sliced.viewSteps + [.reshape(s)])
+      viewSteps: sliced.viewSteps + [LocatedViewStep(step: .reshape(s), loc: loc)])
   }
 
   // MARK: - in-place writes

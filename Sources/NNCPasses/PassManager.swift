@@ -6,7 +6,7 @@ import NNCIR
 /// One decision a pass took, for `--remarks`: what it did, where (the instructions involved,
 /// first the one the decision is about), in which function. Modelled on LLVM's optimization
 /// remarks and clang's `-Rpass`.
-public struct Remark: Equatable, Sendable {
+public struct Remark: Equatable, Sendable, CustomStringConvertible {
   /// The pass that took the decision (`fold`, `prune`, `simplify`, `cse`, `dce`).
   public var pass: String
   /// The function it was taken in.

@@ -37,6 +37,11 @@ import Testing
     #expect(out.contains("eager Swift if (z > 0 picks w1): x·w1"))
     #expect(out.contains("%0 = matmul %x, %w1 : f32[3,5]"))
     #expect(out.contains("%0 = matmul %x, %w2 : f32[3,5]"))
+    // The constant-z version: the pruning remark, and a graph with one matmul and no cond.
+    #expect(out.contains("select_branch_const.swiftgraph:10:8: remark: prune: cond predicate is 'lt 10.0, 0.0' = false; kept else-branch (1 matmul), removed then-branch (1 matmul)"))
+    let constPart = try #require(out.components(separatedBy: "after the default passes ==").last)
+    #expect(constPart.components(separatedBy: "matmul").count == 4)  // 3 occurrences: 2 in the remark, 1 in the graph
+    #expect(!constPart.contains("= cond"))
   }
 
   /// The README's library section is Samples/Tour/main.swift verbatim, and the output it shows is

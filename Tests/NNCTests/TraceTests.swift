@@ -174,6 +174,33 @@ let traceCases: [TraceCase] = [
     #expect(t.text.contains("loc(\"NNCTests/TraceTests.swift\":\(line))"))
   }
 
+  /// View steps (transpose, reshape, permute, slicing, unsqueeze, expand) carry the file and
+  /// line of the call that made the view, not of the later use that replays it.
+  @Test func viewStepsCarryTheirCallersLocation() throws {
+    let base = #line + 2
+    let t = trace(f32([2, 3], seed: 31), f32([3, 2], seed: 32)) { x, w in
+      let a = x.t()
+      let b = w.reshape(2, 3)
+      let c = a.permute(1, 0)
+      let d = x[0..<1]
+      let e = x.unsqueeze(0)
+      let f = w.expand(2, 3, 2)
+      return c.matmul(a).add(b.matmul(a)).add(d.sum()).add(e.sum()).add(f.sum())
+    }
+    var lines: [String: Set<Int>] = [:]
+    for i in t.function.body.instructions where i.op.kind == .movement {
+      #expect(i.loc?.file == "NNCTests/TraceTests.swift", "\(i.op.mnemonic) has no location in\n\(t.text)")
+      var key = i.op.mnemonic
+      if case .reshape(let s) = i.op { key += "\(s)" }
+      lines[key, default: []].insert(i.loc?.line ?? 0)
+    }
+    #expect(lines["permute"] == [base, base + 2], "\(lines)")
+    #expect(lines["reshape[2, 3]"] == [base + 1], "\(lines)")
+    #expect(lines["slice"] == [base + 3], "\(lines)")
+    #expect(lines["reshape[1, 2, 3]"] == [base + 4], "\(lines)")
+    #expect(lines["expand"] == [base + 5], "\(lines)")
+  }
+
   /// Tensors the body did not receive (captured weights) become constants; inputs are parameters.
   @Test func capturedTensorsBecomeConstants() throws {
     let w = Tensor([[1, 2], [3, 4]] as [[Float]])
