@@ -52,6 +52,37 @@ import Testing
     #expect(r.stdout == Self.padOutput + "check: result 0 matches the interpreter (exact)\ncheck: result 1 matches the interpreter (exact)\n")
   }
 
+  /// `run` optimizes first (here prune drops a branch and simplify removes `x*1`); `--check`
+  /// interprets the function as written, so it checks the passes and the code generator together.
+  @Test func runOptimizesAndCheckComparesWithTheUnoptimizedFunction() throws {
+    let dir = ScratchDirectory()
+    try dir.write(
+      "opt.swiftgraph",
+      """
+      swiftgraph 1
+      func @f(%x: f32[3]) -> f32[3] {
+        %one = const 1.0 : f32[]
+        %m = mul %x, %one
+        %t = const true : bool[]
+        %r = cond %t -> f32[3] {
+          %n = neg %m
+          yield %n
+        } else {
+          yield %x
+        }
+        return %r
+      }
+      """)
+    try Npy.write(NDArray([Float(1.5), -0.0, .infinity], shape: [3]), to: dir.path("x.npy"))
+    let r = try Self.run(["run", "opt.swiftgraph", "--input", "x=x.npy", "--check", "--remarks"], in: dir)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout == "result 0: f32[3]\n[-1.5, 0.0, -inf]\ncheck: result 0 matches the interpreter (exact)\n")
+    #expect(r.stderr.contains("opt.swiftgraph:6:8: remark: prune: cond predicate is the constant true; kept then-branch (1 neg)"))
+    #expect(r.stderr.contains("opt.swiftgraph:4:8: remark: simplify: mul-one: replaced 'mul' by its operand"))
+    let i = try Self.run(["run", "opt.swiftgraph", "--input", "x=x.npy", "--interpret", "--passes=none"], in: dir)
+    #expect(i.status == 0 && i.stdout == "result 0: f32[3]\n[-1.5, 0.0, -inf]\n", "\(i.stderr)")
+  }
+
   @Test func interpretPrintsLikeACompiledRunWithoutACCompiler() throws {
     let dir = ScratchDirectory()
     try Self.writeInputs(dir)
