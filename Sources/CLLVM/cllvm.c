@@ -401,11 +401,13 @@ int cllvm_codegen_isolated(const cllvm_codegen_request *request, cllvm_codegen_r
     do waited = waitpid(pid, &status, 0);
     while (waited < 0 && errno == EINTR);
     result->wait_status = waited == pid ? status : -1;
+    result->wait_errno = waited == pid ? 0 : errno;
 
     if (records.failed) set_problem(result, "out of memory reading the code generation process's results");
     else if (read_failed) set_problem(result, "cannot read the code generation process's results");
     else parse_records(&records, result);
-    if (waited != pid) set_problem(result, "cannot wait for the code generation process");
+    // waitpid can fail when the program reaps children itself (SIGCHLD ignored, or a
+    // waitpid(-1) elsewhere): wait_status stays -1 and the records decide.
     result->messages = copy_bytes(messages.data, messages.size);
     result->messages_size = result->messages ? messages.size : 0;
     free(records.data);

@@ -298,7 +298,8 @@ extension TargetMachine {
 }
 
 /// The error for a code generation child that did not deliver its results, nil when it did:
-/// `waitStatus` is waitpid's status (-1: unknown), `fatalReason` what LLVM's fatal-error
+/// `waitStatus` is waitpid's status (-1: not waited for, as when the program reaps its
+/// children itself), `fatalReason` what LLVM's fatal-error
 /// handler got, `problem` what went wrong with the pipe or the protocol, `complete` whether the
 /// end record came, `messages` what the child wrote on stderr (LLVM's own last words).
 func isolatedCodegenFailure(
@@ -306,8 +307,11 @@ func isolatedCodegenFailure(
 ) -> String? {
   let said = lastWords(messages)
   let printed = said.isEmpty ? "" : "; it printed: \(said)"
-  if waitStatus == -1 {
-    return "LLVM code generation: \(problem ?? "the process was lost")\(printed)"
+  if waitStatus == -1 {  // not waited for (reaped elsewhere): the records decide
+    if let fatalReason { return "LLVM: \(fatalReason)" }
+    if let problem { return "LLVM code generation: \(problem)\(printed)" }
+    if complete { return nil }
+    return "LLVM code generation process ended without sending its results, and cannot be waited for\(printed)"
   }
   let low = waitStatus & 0x7f
   if low == 0 {  // exited

@@ -70,8 +70,9 @@ typedef struct {
     char *problem;
     /// The child sent its end record: its results are complete.
     int complete;
-    /// waitpid's status, or -1 when the child could not be waited for.
+    /// waitpid's status, or -1 when the child could not be waited for (then `wait_errno`).
     int wait_status;
+    int wait_errno;
 } cllvm_codegen_result;
 
 /// Runs the request in a forked child process and reads its results back. Returns 0 when a
