@@ -159,10 +159,11 @@ static void child_main(const cllvm_codegen_request *request, int result_fd, int 
     for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
         signal(crash_signals[i], SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
-    // Keep only stdin, stdout, stderr (LLVM's own messages, read by the parent) and the
-    // result pipe: holding other descriptors (another thread's pipes) would delay their EOF.
+    // Keep only stdin, stdout and stderr (both to the parent, which reads what LLVM prints
+    // itself) and the result pipe: holding other descriptors (another thread's pipes) would
+    // delay their EOF.
     if (result_fd < 3) result_fd = fcntl(result_fd, F_DUPFD, 3);
-    if (result_fd < 0 || dup2(error_fd, 2) < 0) _exit(CLLVM_SETUP_EXIT);
+    if (result_fd < 0 || dup2(error_fd, 2) < 0 || dup2(error_fd, 1) < 0) _exit(CLLVM_SETUP_EXIT);
     if (result_fd > 3) (void)close_range(3, (unsigned)result_fd - 1, 0);
     if (close_range((unsigned)result_fd + 1, ~0U, 0) != 0) {
         struct rlimit limit;
@@ -394,7 +395,10 @@ int cllvm_codegen_isolated(const cllvm_codegen_request *request, cllvm_codegen_r
     }
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0) close(fds[i].fd);
-    if (records.failed || read_failed) kill(pid, SIGKILL);
+    if (records.failed || read_failed) {
+        kill(pid, SIGKILL);
+        result->killed_by_parent = 1;
+    }
 
     int status = 0;
     pid_t waited;

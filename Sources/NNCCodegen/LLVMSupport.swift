@@ -264,6 +264,9 @@ extension TargetMachine {
     if started != 0 {
       throw CodegenError("LLVM code generation: \(string(result.problem) ?? "cannot start a process")")
     }
+    if result.killed_by_parent != 0 {
+      throw CodegenError("LLVM code generation: \(string(result.problem) ?? "the process was stopped")")
+    }
     if let failure = isolatedCodegenFailure(
       waitStatus: result.wait_status, fatalReason: string(result.fatal_reason), problem: string(result.problem),
       complete: result.complete != 0, messages: messages)
@@ -271,7 +274,7 @@ extension TargetMachine {
       throw CodegenError(failure)
     }
     if let failure = string(result.failure) { throw CodegenError(failure) }
-    // Whatever LLVM printed itself on a success still reaches stderr, as it did in process.
+    // Whatever LLVM printed itself (on stdout or stderr) on a success goes to stderr.
     if !messages.isEmpty {
       var rest = Array(messages.utf8)[...]
       while !rest.isEmpty {
@@ -301,7 +304,7 @@ extension TargetMachine {
 /// `waitStatus` is waitpid's status (-1: not waited for, as when the program reaps its
 /// children itself), `fatalReason` what LLVM's fatal-error
 /// handler got, `problem` what went wrong with the pipe or the protocol, `complete` whether the
-/// end record came, `messages` what the child wrote on stderr (LLVM's own last words).
+/// end record came, `messages` what the child printed (LLVM's own last words).
 func isolatedCodegenFailure(
   waitStatus: Int32, fatalReason: String?, problem: String?, complete: Bool, messages: String
 ) -> String? {

@@ -63,11 +63,14 @@ typedef struct {
     char *failure;
     /// The reason LLVM's fatal-error handler got in the child (report_fatal_error).
     char *fatal_reason;
-    /// What the child wrote on stderr (at most 1 MiB: LLVM's own messages before a crash).
+    /// What the child wrote on stdout and stderr (at most 1 MiB: LLVM's own messages, such as
+    /// its last words before a crash).
     char *messages;
     size_t messages_size;
     /// The pipe, fork or protocol went wrong (the child's outcome may be unknown).
     char *problem;
+    /// The parent killed the child (it could not read or keep its results: `problem`).
+    int killed_by_parent;
     /// The child sent its end record: its results are complete.
     int complete;
     /// waitpid's status, or -1 when the child could not be waited for (then `wait_errno`).
