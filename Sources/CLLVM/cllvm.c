@@ -172,7 +172,11 @@ static void child_main(const cllvm_codegen_request *request, int result_fd, int 
     }
     child_result_fd = result_fd;
 
-    if (request->test_signal) raise(request->test_signal);
+    if (request->test_signal) {
+        struct rlimit no_core = {0, 0};
+        (void)setrlimit(RLIMIT_CORE, &no_core);
+        raise(request->test_signal);
+    }
 
     LLVMModuleRef module = request->module;
     LLVMTargetMachineRef tm = request->target_machine;
