@@ -1,6 +1,7 @@
 // Compiling a graph: IR -> LLVM IR -> O3 for the chosen CPU -> object file (and, on request,
-// assembly, LLVM IR text and a C header). Nothing runs in memory: the object is linked by the
-// system linker (Linker.swift) and loaded with dlopen.
+// assembly, LLVM IR text and a C header). O3 and emission run in a child process, so LLVM's
+// fatal errors become `CodegenError`s (LLVMSupport.swift, `optimizeAndEmit`). Nothing runs in
+// memory: the object is linked by the system linker (Linker.swift) and loaded with dlopen.
 
 import CLLVM
 import NNCIR
@@ -41,12 +42,12 @@ public let llvmVersion = String(cString: cllvm_version_string())
 
 /// The default target triple LLVM reports (`x86_64-pc-linux-gnu`): what `compile` emits code
 /// for when no CPU is named, together with `hostTarget().cpu`.
-public func defaultTargetTriple() -> String { takeMessage(LLVMGetDefaultTargetTriple()) }
+public func defaultTargetTriple() -> String { withLLVMLock { takeMessage(LLVMGetDefaultTargetTriple()) } }
 
 /// The host CPU name and feature string LLVM reports.
 public func hostTarget() throws(CodegenError) -> (cpu: String, features: String) {
   try initializeNativeTarget()
-  return (takeMessage(LLVMGetHostCPUName()), takeMessage(LLVMGetHostCPUFeatures()))
+  return withLLVMLock { (takeMessage(LLVMGetHostCPUName()), takeMessage(LLVMGetHostCPUFeatures())) }
 }
 
 /// Compiles every function of a verified graph into one object.
@@ -60,36 +61,43 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
   // rename the second, and the loader would call the wrong entry).
   try checkCodegenLimits(graph)
   let tm = try TargetMachine(options.target)
-  let ctx = LLVMContextCreate()!
-  defer { LLVMContextDispose(ctx) }
+  // Building the module runs in this process under the LLVM lock; optimizing and emitting run
+  // in a child process (`optimizeAndEmit`), where LLVM's fatal errors cannot end this one.
+  let ctx = withLLVMLock { LLVMContextCreate()! }
+  defer { withLLVMLock { LLVMContextDispose(ctx) } }
   let sink = DiagnosticSink()
-  sink.install(on: ctx)
-  let module = LLVMModuleCreateWithNameInContext("nnc", ctx)!
-  defer { LLVMDisposeModule(module) }
-  tm.configure(module)
-  for f in graph.functions {
-    let lowering = FunctionLowering(ctx: ctx, module: module, function: f, vectorWidth: options.target.vectorWidth)
-    lowering.lowerEntry()
+  let module = withLLVMLock { () -> LLVMModuleRef in
+    sink.install(on: ctx)
+    let module = LLVMModuleCreateWithNameInContext("nnc", ctx)!
+    tm.configure(module)
+    for f in graph.functions {
+      let lowering = FunctionLowering(ctx: ctx, module: module, function: f, vectorWidth: options.target.vectorWidth)
+      lowering.lowerEntry()
+    }
+    return module
   }
-  try verifyModule(module)
-  try tm.optimize(module)
-  var result = CompiledModule(object: [], header: cHeader(graph), cpu: tm.cpu, features: tm.features)
-  if options.emitLLVMIR { result.llvmIR = takeMessage(LLVMPrintModuleToString(module)) }
-  if options.emitAssembly {
-    let clone = LLVMCloneModule(module)!
-    defer { LLVMDisposeModule(clone) }
-    result.assembly = String(decoding: try tm.emit(clone, LLVMAssemblyFile), as: UTF8.self)
-  }
-  result.object = try tm.emit(module, LLVMObjectFile)
-  if let e = sink.errors.first { throw CodegenError("LLVM: \(e)") }
-  return result
+  defer { withLLVMLock { LLVMDisposeModule(module) } }
+  return try finishCompile(module, tm, sink, header: cHeader(graph), options: options)
+}
+
+/// Verifies a built module, optimizes and emits it in a child process, and throws the first
+/// error diagnostic LLVM reported (in this process or the child).
+func finishCompile(
+  _ module: LLVMModuleRef, _ tm: TargetMachine, _ sink: DiagnosticSink, header: String, options: CompileOptions
+) throws(CodegenError) -> CompiledModule {
+  try withLLVMLock { () throws(CodegenError) in try verifyModule(module) }
+  let out = try tm.optimizeAndEmit(module, emitLLVMIR: options.emitLLVMIR, emitAssembly: options.emitAssembly)
+  if let e = (sink.errors + out.diagnostics).first { throw CodegenError("LLVM: \(e)") }
+  return CompiledModule(
+    object: out.object, assembly: out.assembly, llvmIR: out.llvmIR, header: header, cpu: tm.cpu, features: tm.features)
 }
 
 /// The most inputs plus outputs of one function, and operands of one instruction, that the code
 /// generator takes. LLVM's back end spends time and memory superlinear in a basic block's
 /// memory operations (the entry stores every argument; 4000 operands compile in about 6 s,
-/// 20000 ran LLVM out of memory, which aborts the process), so wider graphs are an error here
-/// rather than a crash there. The interpreter has no such limit.
+/// 20000 ran LLVM out of memory), so wider graphs are a located error here rather than minutes
+/// of work ending in an out-of-memory error from the code generation process (which runs apart,
+/// so it no longer ends the caller's process). The interpreter has no such limit.
 public let maxCodegenArguments = 4096
 
 /// Throws, located at the function or instruction, when `graph` passes `maxCodegenArguments`.

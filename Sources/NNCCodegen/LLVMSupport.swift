@@ -1,8 +1,13 @@
 // Thin helpers over the LLVM-C API: errors, diagnostics, attributes, loop metadata, the target
-// machine, O3, and emission to objects and assembly. Nothing here compiles in memory to run:
-// code leaves LLVM only as object files or text.
+// machine, O3, and emission to objects and assembly (run in a child process: see
+// `optimizeAndEmit`). Nothing here compiles in memory to run: code leaves LLVM only as object
+// files or text.
 
 import CLLVM
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// A failure inside LLVM or the toolchain, with LLVM's own message.
 public struct CodegenError: Error, Equatable, CustomStringConvertible {
@@ -11,7 +16,19 @@ public struct CodegenError: Error, Equatable, CustomStringConvertible {
 }
 
 /// One-time native target initialization (a global `let` is initialized once, thread-safely).
+/// It also installs nnc's fatal-error handler (Sources/CLLVM/cllvm.c): in this process it can
+/// only print `error: LLVM: <reason> (nnc could not recover; please report)` before LLVM exits,
+/// which is why the failure-prone work runs in a child (`optimizeAndEmit`).
 private let nativeTargetInitialized: Bool = cllvm_initialize_native() == 0
+
+/// Runs `body` holding the process-wide LLVM lock shared. Every use of LLVM in this process
+/// goes through it, so that `optimizeAndEmit`'s fork (which takes it exclusively) never copies
+/// a lock of LLVM's held by another thread into the child. Reentrant.
+func withLLVMLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+  cllvm_lock_shared()
+  defer { cllvm_unlock_shared() }
+  return try body()
+}
 
 func initializeNativeTarget() throws(CodegenError) {
   guard nativeTargetInitialized else { throw CodegenError("LLVM native target initialization failed") }
@@ -117,6 +134,8 @@ final class TargetMachine {
 
   init(_ options: TargetOptions) throws(CodegenError) {
     try initializeNativeTarget()
+    cllvm_lock_shared()
+    defer { cllvm_unlock_shared() }
     triple = takeMessage(LLVMGetDefaultTargetTriple())
     cpu = options.cpu ?? takeMessage(LLVMGetHostCPUName())
     guard triple.hasPrefix("x86_64") == false || knownCPUs.contains(cpu) else {
@@ -135,7 +154,7 @@ final class TargetMachine {
     ref = tm
   }
 
-  deinit { LLVMDisposeTargetMachine(ref) }
+  deinit { withLLVMLock { LLVMDisposeTargetMachine(ref) } }
 
   /// Sets the module's triple and data layout (the optimizer's cost model reads them).
   func configure(_ module: LLVMModuleRef) {
@@ -145,7 +164,9 @@ final class TargetMachine {
     LLVMDisposeTargetData(td)
   }
 
-  /// Runs the `default<O3>` pipeline with the vectorizers on.
+  /// Runs the `default<O3>` pipeline with the vectorizers on, in this process (the
+  /// `NNC_CODEGEN_IN_PROCESS` path of `optimizeAndEmit`; the child runs the same pipeline from
+  /// cllvm.c).
   func optimize(_ module: LLVMModuleRef) throws(CodegenError) {
     let opts = LLVMCreatePassBuilderOptions()
     defer { LLVMDisposePassBuilderOptions(opts) }
@@ -160,8 +181,8 @@ final class TargetMachine {
     }
   }
 
-  /// Object file or assembly bytes. Codegen changes the module it runs on: pass a clone when
-  /// the module is used again.
+  /// Object file or assembly bytes, in this process. Codegen changes the module it runs on: pass
+  /// a clone when the module is used again.
   func emit(_ module: LLVMModuleRef, _ type: LLVMCodeGenFileType) throws(CodegenError) -> [UInt8] {
     var err: UnsafeMutablePointer<CChar>?
     var buf: LLVMMemoryBufferRef?
@@ -180,4 +201,162 @@ func verifyModule(_ module: LLVMModuleRef) throws(CodegenError) {
   let bad = LLVMVerifyModule(module, LLVMReturnStatusAction, &err)
   let msg = takeMessage(err)
   if bad != 0 { throw CodegenError("internal error: generated LLVM IR does not verify: \(msg)") }
+}
+
+/// What the optimizer and the back end produced for a module.
+struct CodegenArtifacts {
+  var object: [UInt8] = []
+  var assembly: String?
+  var llvmIR: String?
+  /// Error-severity diagnostics LLVM reported while optimizing and emitting.
+  var diagnostics: [String] = []
+}
+
+/// True when `NNC_CODEGEN_IN_PROCESS=1`: `optimizeAndEmit` then runs in this process (for a
+/// debugger or a profiler, which follow the parent), and an LLVM fatal error ends the process.
+var codegenInProcess: Bool {
+  guard let v = getenv("NNC_CODEGEN_IN_PROCESS") else { return false }
+  return String(cString: v) == "1"
+}
+
+extension TargetMachine {
+  /// Optimizes `module` (O3) and emits the LLVM IR text, assembly and object asked for: LLVM's
+  /// expensive and failure-prone step. It runs in a forked child process (cllvm.c,
+  /// `cllvm_codegen_isolated`) that sends the results back through a pipe, so a fatal error in
+  /// LLVM (`report_fatal_error`: "Cannot select", out of memory) or a crash ends the child and
+  /// comes back here as a `CodegenError`; the caller's process goes on. Error diagnostics come
+  /// back in `diagnostics` (the child reports them through the pipe: the context's Swift
+  /// handler cannot run there). The caller must not hold the LLVM lock. The module is left as
+  /// it was (the child changed its own copy; in process it is optimized).
+  ///
+  /// `inProcess` runs it here instead (`NNC_CODEGEN_IN_PROCESS=1`); `testSignal` makes the
+  /// child raise that signal first (tests only).
+  func optimizeAndEmit(
+    _ module: LLVMModuleRef, optimize: Bool = true, emitLLVMIR: Bool = false, emitAssembly: Bool = false,
+    emitObject: Bool = true, inProcess: Bool = codegenInProcess, testSignal: Int32 = 0
+  ) throws(CodegenError) -> CodegenArtifacts {
+    if inProcess {
+      return try withLLVMLock { () throws(CodegenError) -> CodegenArtifacts in
+        var out = CodegenArtifacts()
+        if optimize { try self.optimize(module) }
+        if emitLLVMIR { out.llvmIR = takeMessage(LLVMPrintModuleToString(module)) }
+        if emitAssembly {
+          let clone = LLVMCloneModule(module)!
+          defer { LLVMDisposeModule(clone) }
+          out.assembly = String(decoding: try emit(clone, LLVMAssemblyFile), as: UTF8.self)
+        }
+        if emitObject { out.object = try emit(module, LLVMObjectFile) }
+        return out
+      }
+    }
+    var request = cllvm_codegen_request(
+      module: module, target_machine: ref, optimize: optimize ? 1 : 0, emit_llvm_ir: emitLLVMIR ? 1 : 0,
+      emit_assembly: emitAssembly ? 1 : 0, emit_object: emitObject ? 1 : 0, test_signal: testSignal)
+    var result = cllvm_codegen_result()
+    let started = cllvm_codegen_isolated(&request, &result)
+    defer { cllvm_codegen_result_dispose(&result) }
+    func text(_ p: UnsafeMutablePointer<CChar>?, _ size: Int) -> String? {
+      guard let p else { return nil }
+      return String(decoding: UnsafeRawBufferPointer(start: p, count: size), as: UTF8.self)
+    }
+    func string(_ p: UnsafeMutablePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
+    let messages = text(result.messages, result.messages_size) ?? ""
+    if started != 0 {
+      throw CodegenError("LLVM code generation: \(string(result.problem) ?? "cannot start a process")")
+    }
+    if result.killed_by_parent != 0 {
+      throw CodegenError("LLVM code generation: \(string(result.problem) ?? "the process was stopped")")
+    }
+    if let failure = isolatedCodegenFailure(
+      waitStatus: result.wait_status, fatalReason: string(result.fatal_reason), problem: string(result.problem),
+      complete: result.complete != 0, messages: messages)
+    {
+      throw CodegenError(failure)
+    }
+    if let failure = string(result.failure) { throw CodegenError(failure) }
+    // Whatever LLVM printed itself (on stdout or stderr) on a success goes to stderr.
+    if !messages.isEmpty {
+      var rest = Array(messages.utf8)[...]
+      while !rest.isEmpty {
+        let k = rest.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        if k < 0 && errno == EINTR { continue }
+        if k <= 0 { break }
+        rest = rest.dropFirst(k)
+      }
+    }
+    var out = CodegenArtifacts()
+    if let p = result.object {
+      out.object = [UInt8](UnsafeRawBufferPointer(start: p, count: result.object_size))
+    } else if emitObject {
+      throw CodegenError("LLVM emitted no object")
+    }
+    out.assembly = text(result.assembly, result.assembly_size)
+    out.llvmIR = text(result.llvm_ir, result.llvm_ir_size)
+    if let p = result.diagnostics {
+      out.diagnostics = UnsafeRawBufferPointer(start: p, count: result.diagnostics_size)
+        .split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+    return out
+  }
+}
+
+/// The error for a code generation child that did not deliver its results, nil when it did:
+/// `waitStatus` is waitpid's status (-1: not waited for, as when the program reaps its
+/// children itself), `fatalReason` what LLVM's fatal-error
+/// handler got, `problem` what went wrong with the pipe or the protocol, `complete` whether the
+/// end record came, `messages` what the child printed (LLVM's own last words).
+func isolatedCodegenFailure(
+  waitStatus: Int32, fatalReason: String?, problem: String?, complete: Bool, messages: String
+) -> String? {
+  let said = lastWords(messages)
+  let printed = said.isEmpty ? "" : "; it printed: \(said)"
+  if waitStatus == -1 {  // not waited for (reaped elsewhere): the records decide
+    if let fatalReason { return "LLVM: \(fatalReason)" }
+    if let problem { return "LLVM code generation: \(problem)\(printed)" }
+    if complete { return nil }
+    return "LLVM code generation process ended without sending its results, and cannot be waited for\(printed)"
+  }
+  let low = waitStatus & 0x7f
+  if low == 0 {  // exited
+    let code = (waitStatus >> 8) & 0xff
+    if code == CLLVM_FATAL_EXIT {
+      return "LLVM: \(fatalReason ?? "fatal error (no reason given)")"
+    }
+    if code != 0 {
+      return "LLVM code generation process exited with status \(code)\(printed)"
+    }
+    if let problem { return "LLVM code generation: \(problem)\(printed)" }
+    if !complete { return "LLVM code generation process ended without sending its results\(printed)" }
+    return nil
+  }
+  if low == 0x7f { return "LLVM code generation process stopped (status \(waitStatus))" }
+  let signal = low
+  let name = signalNames[signal] ?? "signal \(signal)"
+  if signal == SIGKILL {
+    return "LLVM code generation process was killed by \(name), likely out of memory (the OOM killer)\(printed)"
+  }
+  let what = strsignal(signal).map { " (\(String(cString: $0).lowercased()))" } ?? ""
+  return "LLVM crashed: the code generation process died from \(name)\(what)\(printed)"
+}
+
+private let signalNames: [Int32: String] = [
+  SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+  SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV",
+  SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ",
+  SIGSYS: "SIGSYS",
+]
+
+/// The end of what a child printed, on one line (LLVM's message before an abort, such as
+/// "LLVM ERROR: out of memory").
+private func lastWords(_ messages: String) -> String {
+  func trimmed(_ line: Substring) -> Substring {
+    var line = line
+    while line.first?.isWhitespace == true { line.removeFirst() }
+    while line.last?.isWhitespace == true { line.removeLast() }
+    return line
+  }
+  let lines = messages.split(whereSeparator: \.isNewline).map(trimmed).filter { !$0.isEmpty }
+  var text = lines.suffix(8).joined(separator: "; ")
+  if text.count > 2000 { text = "..." + text.suffix(2000) }
+  return text
 }
