@@ -49,7 +49,7 @@ let package = Package(
       ]),
     // Benchmarks: compiled code against the interpreter, compile times (`swift run -c release nnc-bench`).
     .executableTarget(
-      name: "nnc-bench", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen"],
+      name: "nnc-bench", dependencies: ["NNC", "NNCIR", "NNCPasses", "NNCRuntime", "NNCCodegen", "NNCTestSupport"],
       path: "tools/bench", exclude: ["README.md"]),
     // Fuzz targets (tools/fuzz; docs/ARCHITECTURE.md, "Fuzzing and sanitizers"). A plain build
     // makes replay tools that run each input file once; tools/fuzz/run.sh builds them with

@@ -56,6 +56,8 @@ struct CompileTimes {
 final class Scratch {
   let dir: URL
   private var counter = 0
+  /// The object file `coldCompile` wrote last.
+  var lastObject = ""
 
   init() {
     dir = FileManager.default.temporaryDirectory.appendingPathComponent("nnc-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -86,6 +88,7 @@ func coldCompile(_ w: Workload, scratch: Scratch) throws -> (CompiledEntry, Grap
   t0 = t1
   let stem = scratch.next(w.name)
   try Data(module.object).write(to: URL(fileURLWithPath: stem + ".o"))
+  scratch.lastObject = stem + ".o"
   try linkSharedLibrary(object: stem + ".o", output: stem + ".so")
   t1 = now()
   times.link = t1 - t0

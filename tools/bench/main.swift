@@ -6,13 +6,15 @@ import NNCCodegen
 import NNCIR
 import NNCPasses
 import NNCRuntime
+import NNCTestSupport
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
 let usage = """
-  usage: nnc-bench [--quick] [--no-interp-chain] [--no-numpy] [--samples DIR] [--asm NAME] [--help]
+  usage: nnc-bench [--quick] [--no-interp-chain] [--no-numpy] [--samples DIR] [--asm NAME]
+                   [--compile-time] [--rnn-steps LIST] [--rnn-run T] [--rnn-graph T] [--help]
 
   Prints, as tables and as ratios measured in the same run:
     1. cold compile time of each sample: loadGraph -> compile (O3, object) -> link (.so) -> dlopen
@@ -21,6 +23,8 @@ let usage = """
     4. which kernels LLVM vectorized (from the emitted assembly)
     5. float reduce_sum in its defined order (16M elements) against memcpy, Swift loops, NumPy
     6. compile time against graph size (elementwise chains, one wide concat): time per op
+    7. compile time of unrolled RNNs (T = 10 ... 160) and the samples, each in a child process:
+       time per instruction, functions in the object, peak memory; run time of one compiled RNN
 
     --quick            a short run (about 40 s instead of about 2 min); noisier figures
     --no-interp-chain  skip the interpreter on the 16M chain (its slowest part)
@@ -30,6 +34,10 @@ let usage = """
     --asm NAME         print the O3 assembly for the host of NAME (lenet, mlp, select_branch,
                        chain, chain2d, sum_rows, sum_cols, sum_all, sum_short, sum_rows_f64,
                        sum_rows_l2) and exit
+    --compile-time     only the header and section 7
+    --rnn-steps LIST   the RNN lengths of section 7 (default 10,20,40,80,160)
+    --rnn-run T        the RNN whose run time section 7 measures (default 20; 0: none)
+    --rnn-graph T      print the unrolled RNN of T steps as .swiftgraph text and exit
     --help             this text
 
   Run it as: swift run -c release nnc-bench [--quick]
@@ -50,6 +58,17 @@ var quick = false
 var interpChain = true
 var useNumpy = true
 var asmName: String?
+var compileTimeOnly = false
+var rnnSteps = [10, 20, 40, 80, 160]
+var rnnRun: Int? = 20
+/// Parses a positive step count (or `0` where `zeroOK`), or exits with a usage error.
+func stepCount(_ s: String?, _ option: String, zeroOK: Bool = false) -> Int {
+  guard let s, let n = Int(s), n >= (zeroOK ? 0 : 1) else {
+    printError("nnc-bench: \(option) needs a step count\n")
+    exit(2)
+  }
+  return n
+}
 var samplesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .appendingPathComponent("../../Samples/models").standardized.path
 do {
@@ -65,6 +84,21 @@ do {
     case "--asm":
       guard let n = args.popFirst() else { printError("nnc-bench: --asm needs a name\n"); exit(2) }
       asmName = n
+    case "--compile-time": compileTimeOnly = true
+    case "--rnn-steps":
+      rnnSteps = (args.popFirst() ?? "").split(separator: ",").map { stepCount(String($0), "--rnn-steps") }
+      if rnnSteps.isEmpty { _ = stepCount(nil, "--rnn-steps") }
+    case "--rnn-run":
+      let n = stepCount(args.popFirst(), "--rnn-run", zeroOK: true)
+      rnnRun = n == 0 ? nil : n
+    case "--rnn-graph":
+      print(UnrolledRNN(steps: stepCount(args.popFirst(), "--rnn-graph")).text, terminator: "")
+      exit(0)
+    case "--compile-child":
+      // Internal: section 7 runs this program once per graph (--compile-child PATH FUNCTION SECONDS).
+      let rest = Array(args)
+      guard rest.count == 3, let budget = Double(rest[2]) else { printError("nnc-bench: bad --compile-child\n"); exit(2) }
+      compileChildMain(path: rest[0], function: rest[1], budget: budget)
     case "--help", "-h": print(usage); exit(0)
     default: printError("nnc-bench: unknown argument '\(a)'\n\(usage)\n"); exit(2)
     }
@@ -198,6 +232,15 @@ say("           ratios measured in this run rather than figures across runs")
 
 let scratch = Scratch()
 var summary: [String] = []
+
+if compileTimeOnly {
+  let lines = rnnCompileTimeSection(steps: rnnSteps, samples: samples, runStep: rnnRun, quick: quick, scratch: scratch)
+  say("\nSummary (ratios from this run)")
+  for s in lines { say("  \(s)") }
+  say("  total benchmark time: \(fmtTime(now() - started)); load average at the end: \(loadAverage())")
+  scratch.cleanup()
+  exit(0)
+}
 
 @MainActor func fail(_ what: String, _ error: Error) -> Never {
   printError("nnc-bench: \(what): \(error)\n")
@@ -717,15 +760,6 @@ say("   of n f32[2] inputs; time per op should stay flat as n grows (linear comp
 var scaleTable = Table(["graph", "n", "total", "compile", "per op", "object"])
 let chainSizes = quick ? [50, 200] : [50, 200, 1000]
 let concatSizes = quick ? [100, 1000] : [100, 1000, 4000]
-func chainGraphText(_ n: Int) -> String {
-  var lines = ["swiftgraph 1", "func @f(%x: f32[N,64]) -> f32[N,64] {"]
-  var previous = "%x"
-  for i in 0..<n {
-    lines.append("  %\(i) = \(["add", "mul", "sub", "max"][i % 4]) \(previous), %x")
-    previous = "%\(i)"
-  }
-  return (lines + ["  return \(previous)", "}"]).joined(separator: "\n") + "\n"
-}
 func concatGraphText(_ n: Int) -> String {
   let params = (0..<n).map { "%a\($0): f32[2]" }.joined(separator: ", ")
   let operands = (0..<n).map { "%a\($0)" }.joined(separator: ", ")
@@ -754,6 +788,10 @@ for kind in ["chain", "concat"] {
     summary.append("compile scaling, \(line)")
   }
 }
+
+// MARK: - 7. Compile time of unrolled RNNs
+
+summary += rnnCompileTimeSection(steps: rnnSteps, samples: samples, runStep: rnnRun, quick: quick, scratch: scratch)
 
 // MARK: - Summary
 
