@@ -81,10 +81,8 @@ extension FunctionLowering {
       let ok = block("alloc.ok", in: entry)
       LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, ok)
       LLVMPositionBuilderAtEnd(b, ok)
-      for (r, offset) in zip(heapValues, offsets) {
-        let region = elementPointer(raw, i8, offset)
-        buffers[r.id] = LLVMBuildBitCast(b, region, ptrType(f.type(of: r)!.dtype), "")
-      }
+      workspace = raw
+      for (r, offset) in zip(heapValues, offsets) { regionOffsets[r.id] = offset }
     }
     let bodyStart = LLVMGetInsertBlock(b)!
     cleanupBlock = block("cleanup", in: entry)
@@ -97,7 +95,7 @@ extension FunctionLowering {
     lowerBlock(f.body)
     for (v, k) in outputCopies {
       let t = f.type(of: v)!
-      memcpy(pointers[f.parameters.count + k], buffers[v.id]!, t)
+      memcpy(pointers[f.parameters.count + k], buffer(v), t)
     }
     LLVMBuildBr(b, cleanupBlock)
 
@@ -107,6 +105,18 @@ extension FunctionLowering {
 
     lowerTypedEntry(names, pointerCount: pointerCount, bodyType: bodyType)
     lowerPackedEntry(names, bodyType: bodyType)
+  }
+
+  /// The buffer of `v` as a typed pointer: a parameter's or result's caller pointer, or, for
+  /// any other value, its workspace region, addressed where it is used. Region pointers made
+  /// once at entry would all be live across every kernel call (a thousand values in an
+  /// unrolled RNN), and the back end's register allocator spent time superlinear in them
+  /// spilling and splitting; an address made at its use lives for one call (the offsets of
+  /// static shapes are constants) and GVN still shares it between uses it dominates.
+  func buffer(_ v: Value) -> LLVMValueRef {
+    if let p = buffers[v.id] { return p }
+    let region = elementPointer(workspace!, i8, regionOffsets[v.id]!)
+    return LLVMBuildBitCast(b, region, ptrType(f.type(of: v)!.dtype), "")
   }
 
   /// `int32_t nnc_NAME(in0, ..., out0, ..., int64_t SYM0, ...)`: the arguments into two stack
@@ -149,7 +159,7 @@ extension FunctionLowering {
     for inst in block.instructions {
       switch inst.op {
       case .cond:
-        let pred = load(buffers[inst.operands[0].id]!, constI64(0), .bool)
+        let pred = load(buffer(inst.operands[0]), constI64(0), .bool)
         let thenB = self.block("cond.then")
         let elseB = self.block("cond.else")
         let merge = self.block("cond.end")
@@ -158,13 +168,13 @@ extension FunctionLowering {
           LLVMPositionBuilderAtEnd(b, bb)
           lowerBlock(region)
           for (r, y) in zip(inst.results, region.terminator) {
-            memcpy(buffers[r.id]!, buffers[y.id]!, f.type(of: r)!)
+            memcpy(buffer(r), buffer(y), f.type(of: r)!)
           }
           LLVMBuildBr(b, merge)
         }
         LLVMPositionBuilderAtEnd(b, merge)
       case .guardTrue:
-        let pred = load(buffers[inst.operands[0].id]!, constI64(0), .bool)
+        let pred = load(buffer(inst.operands[0]), constI64(0), .bool)
         let ok = self.block("guard.ok")
         let fail = self.block("guard.fail")
         LLVMBuildCondBr(b, pred, ok, fail)
@@ -175,7 +185,7 @@ extension FunctionLowering {
         LLVMPositionBuilderAtEnd(b, ok)
       default:
         let kernel = makeKernel(inst)
-        var operands = inst.operands.map { buffers[$0.id]! }
+        var operands = inst.operands.map(buffer)
         if FunctionLowering.passesOperandArray(inst) {
           let array = entryAlloca(LLVMArrayType(i8p, UInt32(operands.count)))
           let first = LLVMBuildBitCast(b, array, LLVMPointerType(i8p, 0), "")!
@@ -184,7 +194,7 @@ extension FunctionLowering {
           }
           operands = [first]
         }
-        let args = inst.results.map { buffers[$0.id]! } + operands + symbols.map { symbolValues[$0]! }
+        let args = inst.results.map(buffer) + operands + symbols.map { symbolValues[$0]! }
         _ = call(kernel, args)
       }
     }
@@ -199,11 +209,23 @@ extension FunctionLowering {
     return false
   }
 
-  /// An internal function computing one instruction: (results, operands, symbol sizes), the
-  /// operands as one `void **` array when `passesOperandArray`.
+  /// The internal function computing `inst`: (results, operands, symbol sizes), the operands
+  /// as one `void **` array when `passesOperandArray`. Made once per `KernelKey` in the module
+  /// and shared by every instruction with that key.
   func makeKernel(_ inst: Instruction) -> LLVMValueRef {
-    let name = EntryNames(f.name).typed + ".k\(kernelCount).\(inst.op.mnemonic)"
-    kernelCount += 1
+    let key = KernelKey(
+      op: inst.op, operandTypes: inst.operands.map { f.type(of: $0)! }, resultTypes: inst.results.map { f.type(of: $0)! },
+      symbols: symbols)
+    if let kernel = kernels.kernels[key] { return kernel }
+    let kernel = buildKernel(inst)
+    kernels.kernels[key] = kernel
+    return kernel
+  }
+
+  /// Builds a new kernel function for `inst` (see `makeKernel`).
+  private func buildKernel(_ inst: Instruction) -> LLVMValueRef {
+    let name = EntryNames(f.name).typed + ".k\(kernels.count).\(inst.op.mnemonic)"
+    kernels.count += 1
     let packed = FunctionLowering.passesOperandArray(inst)
     let ptrs = inst.results.map { ptrType(f.type(of: $0)!.dtype) }
       + (packed ? [LLVMPointerType(i8p, 0)!] : inst.operands.map { ptrType(f.type(of: $0)!.dtype) })

@@ -29,6 +29,28 @@ public struct EntryNames: Equatable, Sendable {
   }
 }
 
+/// What makes two instructions' kernels the same function: the op with its attributes (floats
+/// in constants and `pad` values compare bit for bit, so `-0.0` and `0.0` stay apart), the
+/// operand and result types, and the function's size symbols in ABI order (a kernel takes them
+/// as its trailing arguments, and symbolic dims name them). A kernel's code depends on nothing
+/// else: `kernelBody` reads an instruction's op and its values' types, never the values.
+struct KernelKey: Hashable {
+  var op: Op
+  var operandTypes: [TensorType]
+  var resultTypes: [TensorType]
+  var symbols: [String]
+}
+
+/// The kernels of one module, by `KernelKey`: an instruction whose kernel exists already calls
+/// it instead of getting a copy. An unrolled loop (an RNN over T steps) repeats the same few
+/// instructions on the same types, so it needs a few kernels, not T times as many; LLVM's time
+/// is then spent once per distinct kernel, not once per instruction.
+final class KernelCache {
+  var kernels: [KernelKey: LLVMValueRef] = [:]
+  /// Kernels made so far (numbers their names: `nnc_NAME.kN.OP`).
+  var count = 0
+}
+
 /// Builds LLVM IR for functions into one module.
 final class FunctionLowering {
   let ctx: LLVMContextRef
@@ -44,17 +66,23 @@ final class FunctionLowering {
   /// Per-function state of the entry being built.
   var entry: LLVMValueRef!
   var symbolValues: [String: LLVMValueRef] = [:]
+  /// Caller pointers of parameters and results, by value id.
   var buffers: [Int: LLVMValueRef] = [:]
+  /// The workspace (one malloc) and the byte offset of each other value's region in it.
+  var workspace: LLVMValueRef?
+  var regionOffsets: [Int: LLVMValueRef] = [:]
   var statusSlot: LLVMValueRef!
   var cleanupBlock: LLVMBasicBlockRef!
-  var kernelCount = 0
+  /// The module's kernels, shared by the functions lowered into it.
+  let kernels: KernelCache
   /// Loops built so far (tells `loop` whether its body held another loop).
   var loopCount = 0
   var guardCount = 0
 
-  init(ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?) {
+  init(ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?, kernels: KernelCache) {
     self.ctx = ctx
     self.module = module
+    self.kernels = kernels
     self.f = function
     self.symbols = function.sizeSymbols
     self.vectorWidth = vectorWidth
