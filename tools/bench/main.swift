@@ -33,7 +33,8 @@ let usage = """
                        (default: Samples/models of this checkout)
     --asm NAME         print the O3 assembly for the host of NAME (lenet, mlp, select_branch,
                        chain, chain2d, sum_rows, sum_cols, sum_all, sum_short, sum_rows_f64,
-                       sum_rows_l2) and exit
+                       sum_rows_l2, or rnnT for the unrolled RNN of T steps) and exit
+    --llvm-ir NAME     the same with the optimized LLVM IR
     --compile-time     only the header and section 7
     --rnn-steps LIST   the RNN lengths of section 7 (default 10,20,40,80,160)
     --rnn-run T        the RNN whose run time section 7 measures (default 20; 0: none)
@@ -58,6 +59,7 @@ var quick = false
 var interpChain = true
 var useNumpy = true
 var asmName: String?
+var emitIR = false
 var compileTimeOnly = false
 var rnnSteps = [10, 20, 40, 80, 160]
 var rnnRun: Int? = 20
@@ -84,6 +86,10 @@ do {
     case "--asm":
       guard let n = args.popFirst() else { printError("nnc-bench: --asm needs a name\n"); exit(2) }
       asmName = n
+    case "--llvm-ir":
+      guard let n = args.popFirst() else { printError("nnc-bench: --llvm-ir needs a name\n"); exit(2) }
+      asmName = n
+      emitIR = true
     case "--compile-time": compileTimeOnly = true
     case "--rnn-steps":
       rnnSteps = (args.popFirst() ?? "").split(separator: ",").map { stepCount(String($0), "--rnn-steps") }
@@ -156,12 +162,17 @@ let sumCases = [
   SumCase(name: "sum_rows_l2", dtype: .f32, shape: [64, sumSide], axes: [1], what: "1 MiB of rows, in cache", numpyKey: "rows_l2", numpyCall: "np.sum(x[:64], axis=1)"),
 ]
 if let name = asmName {
-  guard let w = (samples + chainWorkloads + sumCases.map(\.workload)).first(where: { $0.name == name }) else {
-    printError("nnc-bench: --asm: unknown name '\(name)'\n")
+  var named = samples + chainWorkloads + sumCases.map(\.workload)
+  if name.hasPrefix("rnn"), let t = Int(name.dropFirst(3)), t > 0 {
+    named.append(Workload(name: name, file: "<\(name)>", text: Array(UnrolledRNN(steps: t).text.utf8), function: UnrolledRNN.functionName, bindings: [:]))
+  }
+  guard let w = named.first(where: { $0.name == name }) else {
+    printError("nnc-bench: \(emitIR ? "--llvm-ir" : "--asm"): unknown name '\(name)'\n")
     exit(2)
   }
   do {
-    print(try compile(loadGraph(w.text, file: w.file), options: CompileOptions(emitAssembly: true)).assembly ?? "")
+    let m = try compile(loadGraph(w.text, file: w.file), options: CompileOptions(emitAssembly: !emitIR, emitLLVMIR: emitIR))
+    print((emitIR ? m.llvmIR : m.assembly) ?? "")
   } catch {
     printError("nnc-bench: \(error)\n")
     exit(1)
