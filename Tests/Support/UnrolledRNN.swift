@@ -12,14 +12,18 @@ public struct UnrolledRNN: Hashable, Sendable {
   public var hidden: Int
   /// Width of `x_t`.
   public var input: Int
+  /// Whether the batch dim is the symbol `N` in the text (then `batch` is not used): kernels
+  /// with loop bounds known only at run time.
+  public var symbolicBatch: Bool
 
   /// An RNN of `steps` steps; the defaults are batch 4, hidden 64, input 32.
-  public init(steps: Int, batch: Int = 4, hidden: Int = 64, input: Int = 32) {
+  public init(steps: Int, batch: Int = 4, hidden: Int = 64, input: Int = 32, symbolicBatch: Bool = false) {
     precondition(steps >= 1 && batch >= 1 && hidden >= 1 && input >= 1, "UnrolledRNN: sizes must be positive")
     self.steps = steps
     self.batch = batch
     self.hidden = hidden
     self.input = input
+    self.symbolicBatch = symbolicBatch
   }
 
   /// The name of the one function of `text`.
@@ -29,11 +33,11 @@ public struct UnrolledRNN: Hashable, Sendable {
   public var instructionCount: Int { 7 * steps }
 
   /// The graph as `.swiftgraph` text: `@rnn(%x: f32[T,B,I], %hinit: f32[B,H], %w_ih: f32[I,H],
-  /// %w_hh: f32[H,H], %b: f32[H]) -> f32[B,H]`, returning the last hidden state. The weights
-  /// are inputs (not constants), so every step's instructions have the same op, attributes and
-  /// types except the slice that picks `x_t`.
+  /// %w_hh: f32[H,H], %b: f32[H]) -> f32[B,H]`, returning the last hidden state (B is `N` when
+  /// `symbolicBatch`). The weights are inputs (not constants), so every step's instructions have
+  /// the same op, attributes and types except the slice that picks `x_t`.
   public var text: String {
-    let (t, b, h, i) = (steps, batch, hidden, input)
+    let (t, b, h, i) = (steps, symbolicBatch ? "N" : String(batch), hidden, input)
     var lines = [
       "swiftgraph 1",
       "// An Elman RNN cell unrolled over \(t) steps: h_t = tanh(x_t @ w_ih + h_{t-1} @ w_hh + b).",
