@@ -551,8 +551,8 @@ for w in asmWorkloads {
 say(asmTable.render())
 say("   packed ops: v{add,sub,mul,div,max,min,fmadd..}ps; scalar ops: the same on one element (..ss);")
 say("   leaving out moves, shuffles and conversions; '-' = no f32 compute; gather/scatter = vgather..")
-say("   and vscatter.. (vectorized across a strided dimension). Kernels missing from the")
-say("   list were inlined into their entry function by O3 (its row counts them together)")
+say("   and vscatter.. (vectorized across a strided dimension). Kernels are noinline and shared")
+say("   within a module (one per distinct op, attributes and types), so each has its own row")
 if !scalarKernels.isEmpty { summary.append("kernels without (or mostly without) packed f32 arithmetic: \(scalarKernels.joined(separator: ", "))") }
 
 // MARK: - 5. Float sums
