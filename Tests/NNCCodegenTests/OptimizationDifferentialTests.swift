@@ -128,6 +128,23 @@ private func disagreement(
     }
   }
 
+  /// Found by the test above: simplify's select-constant rule read element 0 of an empty
+  /// predicate constant and trapped.
+  @Test func selectOnAnEmptyConstantPredicateIsLeftAlone() throws {
+    var g = try loadGraph(
+      """
+      swiftgraph 1
+      func @f(%x: f32[0,3], %y: f32[0,3]) -> f32[0,3] {
+        %p = const [] : bool[0,3]
+        %r = select %p, %x, %y
+        return %r
+      }
+      """)
+    try PassManager(passes: Passes.defaultPipeline, verifyEach: true).run(&g)
+    let inputs = [NDArray([Float](), shape: [0, 3]), NDArray([Float](), shape: [0, 3])]
+    #expect(try Interpreter.run(g.functions[0], inputs)[0].shape == [0, 3])
+  }
+
   @Test func theGeneratorMakesWhatTheOptimizerLooksFor() {
     var mnemonics: [String: Int] = [:]
     var constantPredicates = 0
