@@ -254,7 +254,9 @@ private func renderSVG(_ dot: String, with graphviz: URL) throws -> (ExecutableR
       #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.isEmpty, "\(name): \(r.stderr)")
       let svg = try runExecutable(graphviz, ["-Tsvg", "g.dot", "-o", "g.svg"], in: dir.url)
       #expect(svg.status == 0, "\(name): dot -Tsvg: \(svg.stderr)")
-      let graph = try loadGraph(try Data(contentsOf: URL(fileURLWithPath: path)).map { $0 }, file: path)
+      // `nnc dot` draws what the default pipeline leaves, as `nnc dump` prints it.
+      var graph = try loadGraph(try Data(contentsOf: URL(fileURLWithPath: path)).map { $0 }, file: path)
+      try PassManager(passes: Passes.defaultPipeline).run(&graph)
       let parsed = try SVGText(Data(try dir.bytes("g.svg")))
       #expect(parsed.nodes == expectedNodeCount(graph), "\(name)")
       #expect(parsed.nodes > 0, "\(name)")
@@ -265,13 +267,21 @@ private func renderSVG(_ dot: String, with graphviz: URL) throws -> (ExecutableR
     let path = "Samples/models/select_branch.swiftgraph"
     let r = try NNCBinary.run(["dot", path])
     #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
-    let graph = try loadGraph(Array(try Data(contentsOf: packageRoot.appendingPathComponent(path))), file: path)
+    var graph = try loadGraph(Array(try Data(contentsOf: packageRoot.appendingPathComponent(path))), file: path)
+    try PassManager(passes: Passes.defaultPipeline).run(&graph)
     #expect(r.stdout == graph.dot())
     #expect(r.stdout.contains("label=\"then\"") && r.stdout.contains("label=\"f32[3,5]\""))
 
     let stdin = try NNCBinary.run(["dot", "-", "--no-locations"], stdin: CLITests.selectBranch)
     #expect(stdin.status == 0)
     #expect(stdin.stdout == graph.dot(DotOptions(tooltips: false)))
+
+    // --passes=none draws the file as written.
+    let dir = ScratchDirectory()
+    try dir.write("m.swiftgraph", CLITests.messy)
+    let none = try NNCBinary.run(["dot", "m.swiftgraph", "--passes=none"], in: dir.url)
+    #expect(none.status == 0)
+    #expect(none.stdout == (try loadGraph(CLITests.messy, file: "m.swiftgraph")).dot())
   }
 
   @Test func passesRunAsInDump() throws {
@@ -341,7 +351,7 @@ private func renderSVG(_ dot: String, with graphviz: URL) throws -> (ExecutableR
     #expect(top.stdout.contains("dot") && top.stdout.contains("Graphviz"))
     let help = try NNCBinary.run(["dot", "--help"])
     #expect(help.status == 0)
-    for flag in ["<file>", "--passes", "--verify-each", "--output", "-o", "--function", "--no-locations", "dot -Tsvg"] {
+    for flag in ["<file>", "--passes", "--verify-each", "--remarks", "--output", "-o", "--function", "--no-locations", "dot -Tsvg"] {
       #expect(help.stdout.contains(flag), "nnc dot --help does not mention \(flag)")
     }
   }
