@@ -148,7 +148,9 @@ private struct FunctionDotWriter {
     if case .guardTrue = inst.op { attrs += ", shape=octagon, style=filled, fillcolor=\"#f9dede\"" }
     if !inst.regions.isEmpty { attrs += ", shape=diamond, style=filled, fillcolor=\"#fff4d6\"" }
     // A fused location (an instruction that passes made from several) lists each origin on a line.
-    if options.tooltips, let place = inst.loc.map({ $0.origins.map(\.description).joined(separator: "\n") }) ?? inst.textPos?.description {
+    if options.tooltips,
+      let place = inst.loc.map({ $0.origins.map(\.description).joined(separator: "\n") }) ?? inst.textPos?.description
+    {
       attrs += ", tooltip=" + dotQuoted(place, tooltip: true)
     }
     for v in inst.operands.indices { use(inst.operands[v], by: node, operand: v, of: inst.operands.count) }

@@ -205,6 +205,15 @@ private func renderSVG(_ dot: String, with graphviz: URL) throws -> (ExecutableR
     #expect(text.contains(#"label="guard\nmessage…", shape=octagon"#))
   }
 
+  @Test func aFusedLocationShowsEveryOrigin() throws {
+    var b = FunctionBuilder(name: "f")
+    let x = b.parameter("x", .init(.f32, [2]))
+    let fused = Location.fusing(Location(file: "a.swift", line: 1), Location(file: "b.swift", line: 2, column: 3))
+    let y = try b.add(.unary(.neg), x, loc: fused)
+    let text = Graph(functions: [b.finish(returning: [y])]).dot()
+    #expect(text.contains(#"f0_i0 [label="neg", tooltip="a.swift:1\nb.swift:2:3"];"#))
+  }
+
   @Test func quotingEscapesWhatCouldBreakTheFile() {
     #expect(dotQuoted("plain %x") == #""plain %x""#)
     #expect(dotQuoted(#"a"b\c"#) == #""a\"b\\c""#)
