@@ -272,6 +272,20 @@ private func renderSVG(_ dot: String, with graphviz: URL) throws -> (ExecutableR
     }
   }
 
+  /// The README shows docs/images/select_branch.svg and the command that made it; the picture
+  /// must still have a node for everything `nnc dot` draws today.
+  @Test func readmePictureIsCurrent() throws {
+    let command = "swift run nnc dot Samples/models/select_branch.swiftgraph | dot -Tsvg -o docs/images/select_branch.svg"
+    let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+    #expect(readme.contains(command) && readme.contains("](docs/images/select_branch.svg)"))
+    let path = "Samples/models/select_branch.swiftgraph"
+    var graph = try loadGraph(Array(try Data(contentsOf: packageRoot.appendingPathComponent(path))), file: path)
+    try PassManager(passes: Passes.defaultPipeline).run(&graph)
+    let svg = try SVGText(try Data(contentsOf: packageRoot.appendingPathComponent("docs/images/select_branch.svg")))
+    #expect(svg.nodes == expectedNodeCount(graph))
+    #expect(svg.texts.contains("then") && svg.texts.contains("else") && svg.texts.contains("f32[3,5]"))
+  }
+
   @Test func writesWhatTheLibraryDrawsToStandardOutput() throws {
     let path = "Samples/models/select_branch.swiftgraph"
     let r = try NNCBinary.run(["dot", path])
