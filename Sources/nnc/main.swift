@@ -19,7 +19,7 @@ struct NNC: ParsableCommand {
       --version names nnc, its code generator, LLVM and the default target.
       """,
     version: versionText(),
-    subcommands: [Dump.self, Verify.self, ListPasses.self, Compile.self, Run.self, CacheCommand.self])
+    subcommands: [Dump.self, Verify.self, ListPasses.self, DotCommand.self, Compile.self, Run.self, CacheCommand.self])
 }
 
 /// What `nnc --version` prints: the package version, the code generator's version (part of every

@@ -35,6 +35,22 @@ enum SampleModels {
     #expect(g2.text() == text, "seed \(seed)")
   }
 
+  /// Graphs with every extra (constant cond predicates, guards that always hold, simplifiable
+  /// patterns, constant subgraphs) verify and round-trip too.
+  @Test(arguments: 0..<4)
+  func randomGraphWithExtrasRoundTrips(chunk: Int) throws {
+    for seed in stride(from: chunk, to: 200, by: 4) {
+      var gen = RandomGraphGenerator(seed: UInt64(seed))
+      gen.extras = .all
+      let g = gen.graph()
+      try g.verify()
+      let text = g.text()
+      let g2 = try loadGraph(text, file: "extras\(seed).swiftgraph")
+      #expect(g2 == g.canonicalized(), "seed \(seed):\n\(text)")
+      #expect(g2.text() == text, "seed \(seed)")
+    }
+  }
+
   @Test func generatorIsDeterministic() {
     var a = RandomGraphGenerator(seed: 42)
     var b = RandomGraphGenerator(seed: 42)

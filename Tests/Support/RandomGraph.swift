@@ -115,7 +115,9 @@ public struct Choices {
 /// Random functions and graphs that verify: every op drawn from the whole op set, attributes
 /// chosen to satisfy the shape rules (an attempt the rule rejects is dropped and another
 /// tried), parameters with static dims and symbols, constants with special values, guards and
-/// nested conds, and source locations on some instructions.
+/// nested conds, and source locations on some instructions. `extras` adds what optimizing
+/// passes look for (constant predicates, guards that always hold, simplifiable patterns,
+/// foldable constants).
 public struct RandomGraphGenerator {
   public var rng: Choices
   /// Ops per block, at most.
@@ -124,12 +126,47 @@ public struct RandomGraphGenerator {
   public var specialFloats = true
   /// How deep conds may nest.
   public var maxDepth = 2
+  /// What to generate besides the plain op set; none by default. Without extras the generator
+  /// makes the same graphs from the same seed (or bytes) as before extras existed, choice for
+  /// choice, so the tests that do not opt in keep their graphs.
+  public var extras: Extras = []
+
+  /// Kinds of instruction generated for tests of optimizing passes.
+  public struct Extras: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// `cond`s whose predicate is a constant (`const true : bool[]`), a comparison of two scalar
+    /// constants (`lt` of two `f32[]` constants), or computed from a value (a reduction
+    /// compared with a constant); each region computes from outer values and yields values of
+    /// the cond's types.
+    public static let conds = Extras(rawValue: 1 << 0)
+    /// `guard`s that hold for every input, NaN and infinities included: on `const true`, or on
+    /// `reduce_sum(abs(x))` (x cast to f64 unless it is a float) compared with -1 so that the
+    /// comparison cannot be false (`not (s < -1)`, `(s >= -1) or (s != s)`, and `s >= -1` when
+    /// `s` cannot be NaN). With this option these are the only guards: a run never fails on one.
+    public static let trueGuards = Extras(rawValue: 1 << 1)
+    /// Patterns an algebraic simplifier rewrites: `x*1`, `1*x`, `x + -0.0`, `x - 0.0`, `x/1`,
+    /// `neg(neg x)`, reshape of reshape, permute of permute (some composing to the identity),
+    /// expand to the same shape, a full slice, a cast to the same dtype, select on a constant
+    /// predicate, `max(x,x)`, `min(x,x)`. Some of the constants are larger than `x`, so the
+    /// pattern broadcasts and must not become `x`. Also near misses that are not identities
+    /// (`x + 0.0`, `x*0`, `x - x`, `x/x`, `0 - x`, `min(x, -inf)`).
+    public static let simplifiable = Extras(rawValue: 1 << 2)
+    /// Small subgraphs of constants only (an op or two on constants: `add`, `exp`, compare,
+    /// cast, reduce, select, ...), which constant folding evaluates.
+    public static let constantSubgraphs = Extras(rawValue: 1 << 3)
+
+    public static let all: Extras = [.conds, .trueGuards, .simplifiable, .constantSubgraphs]
+  }
 
   /// Values visible at the current point, innermost scope last.
   private var scopes: [[Value]] = []
   /// Symbols bound by the current function's parameters.
   private var symbols: [String] = []
   private var depth = 0
+  /// Values some instruction or terminator uses (kept with extras, to return the others).
+  private var used: Set<Value> = []
 
   public init(seed: UInt64) { rng = Choices(seed: seed) }
 
@@ -147,6 +184,7 @@ public struct RandomGraphGenerator {
   public mutating func function(name: String) -> Function {
     var b = FunctionBuilder(name: name)
     scopes = [[]]
+    used = []
     depth = 0
     let candidateSymbols = rng.chance(0.5) ? (rng.chance(0.3) ? ["N", "M"] : ["N"]) : []
     var names = ["x", "y", "w1", "b_2", "in.put", "_t", "h", "k9", "Z"]
@@ -166,7 +204,15 @@ public struct RandomGraphGenerator {
     symbols = bound
     randomOps(&b, count: rng.int(1...maxOps))
     var results: [Value] = []
-    if !rng.chance(0.05) {
+    if !extras.isEmpty {
+      // Return values nothing uses (up to 8), so that little of the body is dead and what the
+      // passes rewrite reaches a result.
+      let parameters = Set(b.function.parameters.map(\.value))
+      var sinks = scopes[0].filter { !used.contains($0) && !parameters.contains($0) }
+      rng.shuffle(&sinks)
+      results = sinks.prefix(8).sorted()
+    }
+    if results.isEmpty && !rng.chance(0.05) {
       let visible = scopes[0]
       if !visible.isEmpty {
         for _ in 0..<rng.int(1...3) {
@@ -194,13 +240,30 @@ public struct RandomGraphGenerator {
     }
   }
 
-  private enum Kind: CaseIterable {
+  private enum Kind {
     case unary, binary, compare, select, cast, reduce, argReduce, reshape, permute, expand, slice, pad
     case concat, matmul, conv2d, pool2d, constant, guardTrue, cond
+    case simplifiable, constantSubgraph
+
+    /// The kinds without extras, in the order their choice has always been read.
+    static let plain: [Kind] = [
+      .unary, .binary, .compare, .select, .cast, .reduce, .argReduce, .reshape, .permute, .expand, .slice, .pad,
+      .concat, .matmul, .conv2d, .pool2d, .constant, .guardTrue, .cond,
+    ]
+  }
+
+  /// The kinds to choose from: the plain ones, and the extras' more often than the rest.
+  private var kinds: [Kind] {
+    var out = Kind.plain
+    if extras.contains(.conds) { out += [.cond, .cond] }
+    if extras.contains(.trueGuards) { out += [.guardTrue] }
+    if extras.contains(.simplifiable) { out += Array(repeating: .simplifiable, count: 6) }
+    if extras.contains(.constantSubgraphs) { out += [.constantSubgraph, .constantSubgraph] }
+    return out
   }
 
   private mutating func randomOp(_ b: inout FunctionBuilder) throws(ShapeError) {
-    let kind = rng.pick(Kind.allCases)
+    let kind = rng.pick(extras.isEmpty ? Kind.plain : kinds)
     switch kind {
     case .unary:
       let x = try pick(b) { _ in true }
@@ -331,20 +394,25 @@ public struct RandomGraphGenerator {
     case .constant:
       _ = try constant(&b, randomType(symbols: symbols))
     case .guardTrue:
-      let p = try boolScalar(&b)
+      let p = extras.contains(.trueGuards) ? try trueGuardPredicate(&b) : try boolScalar(&b)
       try emit(&b, .guardTrue(message: rng.pick(Self.messages)), [p])
     case .cond:
       guard depth < maxDepth else { throw ShapeError("nested deep enough") }
       try cond(&b)
+    case .simplifiable:
+      try simplifiable(&b)
+    case .constantSubgraph:
+      try constantSubgraph(&b)
     }
   }
 
-  /// A cond yielding values of the types of up to two visible values, each region computing
-  /// some of its own.
+  /// A cond yielding values of the types of up to two visible values (three with
+  /// `Extras.conds`), each region computing some of its own.
   private mutating func cond(_ b: inout FunctionBuilder) throws(ShapeError) {
-    let p = try boolScalar(&b)
+    let p = extras.contains(.conds) ? try condPredicate(&b) : try boolScalar(&b)
     let outer = visible
-    let resultTypes: [TensorType] = outer.isEmpty ? [] : (0..<rng.int(0...2)).map { _ in type(b, rng.pick(outer)) }
+    let count = rng.int(extras.contains(.conds) ? 0...3 : 0...2)
+    let resultTypes: [TensorType] = outer.isEmpty ? [] : (0..<count).map { _ in type(b, rng.pick(outer)) }
     // The closures run while `b` is borrowed by `cond`, so they work on the builder they are
     // given; they never throw, so each region is always closed.
     let results = try b.cond(
@@ -355,6 +423,7 @@ public struct RandomGraphGenerator {
       else: { (inner: inout FunctionBuilder) throws(ShapeError) -> [Value] in
         self.region(&inner, yielding: resultTypes)
       })
+    used.insert(p)
     scopes[scopes.count - 1] += results
   }
 
@@ -368,7 +437,8 @@ public struct RandomGraphGenerator {
     randomOps(&b, count: rng.int(0...4))
     var out: [Value] = []
     for t in types {
-      let local = scopes[scopes.count - 1].filter { type(b, $0) == t }
+      var local = scopes[scopes.count - 1].filter { type(b, $0) == t }
+      if !extras.isEmpty, local.contains(where: { !used.contains($0) }) { local.removeAll { used.contains($0) } }
       let all = visible.filter { type(b, $0) == t }
       var v = !local.isEmpty && rng.chance(0.7) ? rng.pick(local) : rng.pick(all)
       if rng.chance(0.4) {
@@ -376,6 +446,7 @@ public struct RandomGraphGenerator {
         if let r = try? b.add(.unary(u), v, loc: location()) { v = r }
       }
       out.append(v)
+      used.insert(v)
     }
     return out
   }
@@ -396,6 +467,7 @@ public struct RandomGraphGenerator {
   @discardableResult
   private mutating func emit(_ b: inout FunctionBuilder, _ op: Op, _ operands: [Value]) throws(ShapeError) -> [Value] {
     let results = try b.emit(op, operands, loc: location())
+    used.formUnion(operands)
     scopes[scopes.count - 1] += results
     return results
   }
@@ -435,6 +507,210 @@ public struct RandomGraphGenerator {
       fallthrough
     default:
       return try constant(&b, .scalar(.bool))
+    }
+  }
+
+  // MARK: - extras
+
+  /// A cond's predicate: a constant, a comparison of two scalar constants, or one of
+  /// `boolScalar`'s (a visible `bool[]`, a reduction compared with 0).
+  private mutating func condPredicate(_ b: inout FunctionBuilder) throws(ShapeError) -> Value {
+    switch rng.int(0..<3) {
+    case 0:
+      return try scalarConstant(&b, .bool, rng.chance(0.5))
+    case 1:
+      let dtype = rng.pick([DType.f32, .f32, .f64, .i32, .i64])
+      let values: [Double] = [-1, 0, 0.5, 2, -0.0]
+      let x = try scalarConstant(&b, dtype, rng.pick(values))
+      let y = rng.chance(0.3) ? x : try scalarConstant(&b, dtype, rng.pick(values))
+      return try emit(&b, .compare(rng.pick(CompareOp.allCases)), [x, y])[0]
+    default:
+      return try boolScalar(&b)
+    }
+  }
+
+  /// A `bool[]` that is true whatever the inputs (see `Extras.trueGuards`).
+  private mutating func trueGuardPredicate(_ b: inout FunctionBuilder) throws(ShapeError) -> Value {
+    guard rng.chance(0.75), let x = try? pick(b, { _ in true }) else { return try scalarConstant(&b, .bool, true) }
+    let t = type(b, x)
+    let float = t.dtype.isFloat ? x : try emit(&b, .cast(to: .f64), [x])[0]
+    let dtype = t.dtype.isFloat ? t.dtype : .f64
+    let a = try emit(&b, .unary(.abs), [float])[0]
+    // A sum of absolute values is >= 0, +inf or NaN (+0 over no elements).
+    let s = try emit(&b, .reduce(.sum, axes: Array(0..<t.rank), keepDims: false), [a])[0]
+    let minusOne = try scalarConstant(&b, dtype, -1)
+    switch rng.int(0..<3) {
+    case 0:
+      let below = try emit(&b, .compare(.lt), [s, minusOne])[0]
+      return try emit(&b, .unary(.not), [below])[0]
+    case 1 where t.dtype.isFloat:
+      let ge = try emit(&b, .compare(.ge), [s, minusOne])[0]
+      let nan = try emit(&b, .compare(.ne), [s, s])[0]
+      return try emit(&b, .binary(.or), rng.chance(0.5) ? [ge, nan] : [nan, ge])[0]
+    default:
+      // Only a float operand can make the sum NaN; then `s >= -1` could be false.
+      if t.dtype.isFloat {
+        let below = try emit(&b, .compare(.lt), [s, minusOne])[0]
+        return try emit(&b, .unary(.not), [below])[0]
+      }
+      return try emit(&b, .compare(.ge), [s, minusOne])[0]
+    }
+  }
+
+  /// One of the patterns of `Extras.simplifiable` applied to a visible value.
+  private mutating func simplifiable(_ b: inout FunctionBuilder) throws(ShapeError) {
+    // Often one of the latest values, which more often depend on the inputs.
+    let recent = visible.suffix(4)
+    let x = !recent.isEmpty && rng.chance(0.5) ? rng.pick(Array(recent)) : try pick(b) { _ in true }
+    let t = type(b, x)
+    let numeric = t.dtype.isNumeric
+    switch rng.int(0..<16) {
+    case 0 where numeric, 1 where numeric:
+      // x*1 or 1*x; x/1.
+      let one = try identityConstant(&b, like: t, 1)
+      let op: BinaryOp = rng.chance(0.7) ? .mul : .div
+      try emit(&b, .binary(op), op == .mul && rng.chance(0.5) ? [one, x] : [x, one])
+    case 2 where numeric:
+      // x + -0.0 (x + 0 for integers), either order.
+      let zero = try identityConstant(&b, like: t, t.dtype.isFloat ? -0.0 : 0)
+      try emit(&b, .binary(.add), rng.chance(0.5) ? [x, zero] : [zero, x])
+    case 3 where numeric:
+      let zero = try identityConstant(&b, like: t, 0)
+      try emit(&b, .binary(.sub), [x, zero])
+    case 4 where numeric:
+      let n = try emit(&b, .unary(.neg), [x])[0]
+      try emit(&b, .unary(.neg), [n])
+    case 5:
+      let r = try emit(&b, .reshape(shape: reshapeTarget(t)), [x])[0]
+      try emit(&b, .reshape(shape: rng.chance(0.5) ? t.shape : reshapeTarget(t)), [r])
+    case 6:
+      var p = Array(0..<t.rank)
+      rng.shuffle(&p)
+      let r = try emit(&b, .permute(perm: p), [x])[0]
+      var q = Array(0..<t.rank)
+      if rng.chance(0.5) {
+        for (i, pi) in p.enumerated() { q[pi] = i }  // the inverse: the pair is the identity
+      } else {
+        rng.shuffle(&q)
+      }
+      try emit(&b, .permute(perm: q), [r])
+    case 7:
+      try emit(&b, .expand(shape: t.shape), [x])
+    case 8:
+      try emit(&b, .slice(start: Array(repeating: 0, count: t.rank), end: t.shape, step: Array(repeating: 1, count: t.rank)), [x])
+    case 9:
+      try emit(&b, .cast(to: t.dtype), [x])
+    case 10:
+      let p = try identityConstant(&b, like: TensorType(.bool, t.shape), rng.chance(0.5) ? 1 : 0)
+      let y = try partner(&b, for: x, dtype: t.dtype)
+      try emit(&b, .select, rng.chance(0.5) ? [p, x, y] : [p, y, x])
+    case 11 where numeric:
+      try emit(&b, .binary(rng.pick([.max, .min])), [x, x])
+    case 12 where t.dtype == .bool:
+      try emit(&b, .binary(rng.pick([.and, .or])), [x, x])
+    case 13 where numeric, 14 where numeric:
+      // Near misses, which a simplifier must leave alone (or rewrite to something else):
+      // x + 0.0 is not x for x = -0.0; x*0 is not 0 for inf, NaN or negative x; x - x and
+      // x/x are not 0 and 1 for inf, NaN or 0; 0 - x is not neg(x) for x = 0; max(x, -inf)
+      // is x but min(x, -inf) is not.
+      let float = t.dtype.isFloat
+      switch rng.int(0..<6) {
+      case 0 where float:
+        let zero = try identityConstant(&b, like: t, 0)
+        try emit(&b, .binary(.add), rng.chance(0.5) ? [x, zero] : [zero, x])
+      case 1:
+        let zero = try identityConstant(&b, like: t, 0)
+        try emit(&b, .binary(.mul), rng.chance(0.5) ? [x, zero] : [zero, x])
+      case 2:
+        try emit(&b, .binary(rng.pick([.sub, .div])), [x, x])
+      case 3:
+        let zero = try identityConstant(&b, like: t, 0)
+        try emit(&b, .binary(.sub), [zero, x])
+      case 4 where float:
+        let inf = try identityConstant(&b, like: t, -.infinity)
+        try emit(&b, .binary(rng.pick([.max, .min])), [x, inf])
+      default:
+        let minusOne = try identityConstant(&b, like: t, -1)
+        try emit(&b, .binary(.mul), [x, minusOne])
+      }
+    default:
+      // Two rewrites in a row: neg(neg(x*1)) or a cast of a full slice.
+      if numeric {
+        let one = try identityConstant(&b, like: t, 1)
+        let m = try emit(&b, .binary(.mul), [x, one])[0]
+        let n = try emit(&b, .unary(.neg), [m])[0]
+        try emit(&b, .unary(.neg), [n])
+      } else {
+        let s = try emit(&b, .slice(start: Array(repeating: 0, count: t.rank), end: t.shape, step: Array(repeating: 1, count: t.rank)), [x])[0]
+        try emit(&b, .cast(to: t.dtype), [s])
+      }
+    }
+  }
+
+  /// A constant holding `value` everywhere that an op with a value of type `t` leaves it as it
+  /// is: usually a scalar, sometimes of `t`'s shape, sometimes of a larger shape (so the op
+  /// broadcasts and a rewrite to the operand alone would be wrong).
+  private mutating func identityConstant(_ b: inout FunctionBuilder, like t: TensorType, _ value: Double) throws(ShapeError) -> Value {
+    var shape: [Dim] = []
+    switch rng.int(0..<5) {
+    case 0, 1: shape = []
+    case 2, 3: shape = t.shape
+    default: shape = [.int(rng.int(2...3))] + t.shape.map { _ in Dim.int(1) }
+    }
+    return try splat(&b, TensorType(t.dtype, shape), value)
+  }
+
+  /// A `const` of type `t` holding `value` (a bool is `value != 0`) in every element.
+  private mutating func splat(_ b: inout FunctionBuilder, _ t: TensorType, _ value: Double) throws(ShapeError) -> Value {
+    let data: ConstantData
+    switch t.dtype {
+    case .f32, .f64: data = .floats([value])
+    case .i32, .i64: data = .ints([Int64(value)])
+    case .bool: data = .bools([value != 0])
+    }
+    return try emit(&b, .constant(Constant(type: t, data: data)), [])[0]
+  }
+
+  private mutating func scalarConstant(_ b: inout FunctionBuilder, _ dtype: DType, _ value: Double) throws(ShapeError) -> Value {
+    try splat(&b, .scalar(dtype), value)
+  }
+
+  private mutating func scalarConstant(_ b: inout FunctionBuilder, _ dtype: DType, _ value: Bool) throws(ShapeError) -> Value {
+    try splat(&b, .scalar(dtype), value ? 1 : 0)
+  }
+
+  /// An op or two on constants only (see `Extras.constantSubgraphs`).
+  private mutating func constantSubgraph(_ b: inout FunctionBuilder) throws(ShapeError) {
+    let dtype = rng.pick([DType.f32, .f32, .f64, .i32, .i64, .bool])
+    let shape: [Dim] = rng.pick([[], [], [3], [2, 3]]).map { Dim.int($0) }
+    let t = TensorType(dtype, shape)
+    var v = try constant(&b, t)
+    for _ in 0..<rng.int(1...2) {
+      let u = type(b, v)
+      switch rng.int(0..<6) {
+      case 0:
+        let ops = UnaryOp.allCases.filter { $0.accepts(u.dtype) }
+        v = try emit(&b, .unary(rng.pick(ops)), [v])[0]
+      case 1, 2:
+        let ops = BinaryOp.allCases.filter { $0.accepts(u.dtype) }
+        let w = try constant(&b, TensorType(u.dtype, rng.chance(0.5) ? u.shape : []))
+        v = try emit(&b, .binary(rng.pick(ops)), rng.chance(0.5) ? [v, w] : [w, v])[0]
+      case 3:
+        let ops = CompareOp.allCases.filter { $0.accepts(u.dtype) }
+        let w = try constant(&b, TensorType(u.dtype, u.shape))
+        v = try emit(&b, .compare(rng.pick(ops)), [v, w])[0]
+      case 4:
+        v = try emit(&b, .cast(to: rng.pick(DType.allCases)), [v])[0]
+      default:
+        if u.dtype == .bool {
+          let w = try constant(&b, TensorType(.f32, u.shape))
+          let z = try constant(&b, TensorType(.f32, []))
+          v = try emit(&b, .select, [v, w, z])[0]
+        } else {
+          let axes = (0..<u.rank).filter { _ in rng.chance(0.6) }
+          v = try emit(&b, .reduce(rng.pick(ReduceOp.allCases), axes: axes, keepDims: rng.chance(0.3)), [v])[0]
+        }
+      }
     }
   }
 

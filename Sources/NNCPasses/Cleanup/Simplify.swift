@@ -38,7 +38,8 @@ public struct SimplifyFacts {
 
   /// The one value every element of the constant `v` has, when `v` is such a constant.
   func splat(_ v: Value) -> ConstantData? {
-    guard let c = constants[v] else { return nil }
+    // An empty constant has no element to name.
+    guard let c = constants[v], c.data.count > 0 else { return nil }
     switch c.data {
     case .floats(let x): return x.allSatisfy({ $0.bitPattern == x[0].bitPattern }) ? .floats([x[0]]) : nil
     case .ints(let x): return x.allSatisfy({ $0 == x[0] }) ? .ints([x[0]]) : nil
