@@ -1,7 +1,7 @@
 // Fuzz target for the text front end. Any bytes that load (parse, infer-shapes, verify) must
 // print canonically and load again to the same text, and the default pass pipeline with
-// verify-each must leave them valid (and still round-tripping). Inputs that do not load must be
-// rejected with a diagnostic, never a crash.
+// verify-each must leave them valid (and still round-tripping) or reject them for a guard that
+// can never hold. Inputs that do not load must be rejected with a diagnostic, never a crash.
 
 import NNCFuzzSupport
 import NNCIR
@@ -26,6 +26,8 @@ func fuzzText(_ bytes: [UInt8]) {
   do {
     try PassManager(passes: Passes.defaultPipeline, verifyEach: true).run(&graph)
   } catch {
+    // The one rejection a valid graph may get: prune proves an always-running guard false.
+    if error.message.contains("always fails: its predicate is") && !error.message.hasPrefix("after pass") { return }
     fuzzFailure("the default pipeline broke a graph that loaded: \(error)\n--- input:\n\(before)")
   }
   _ = roundTrip(graph, "after the default pipeline")
