@@ -167,29 +167,26 @@ func checkAgainstInterpreter(_ c: SumCase, _ values: [Float], _ got: UnsafeRawPo
 
 // MARK: - NumPy
 
-/// The Python side: loads the f32 matrix from a .npy file, then for each line `key seconds
-/// minSamples maxSamples sampleSeconds warmup` on stdin times that sum with `timeit` as
-/// `measure` does (a batch of calls per sample, samples until the budget is spent) and prints
-/// `key t1 t2 ...` (seconds per call, one per sample).
-let numpyScript = """
-  import sys, time, timeit
+/// A Python script for `NumpyTimer`: imports numpy (or prints `no-numpy` and exits), runs
+/// `setup` (Python at column 0, which loads the data and defines `cases`, a dict from key to a
+/// function of no arguments), prints `ready VERSION`, then for each line `key seconds minSamples
+/// maxSamples sampleSeconds warmup` on stdin times `cases[key]` with `timeit` as `measure` does
+/// (a batch of calls per sample, samples until the budget is spent) and prints `key batch
+/// faults t1 t2 ...`: the batch size, the minor page faults per timed call and the seconds per
+/// call of each sample.
+func numpyTimerScript(setup: String) -> String {
+  """
+  import sys, time, timeit, resource
   try:
       import numpy as np
   except ImportError:
       print("no-numpy", flush=True)
       sys.exit(0)
-  x = np.load(sys.argv[1])
-  x64 = x.astype(np.float64)
-  xs = x.reshape(262144, 64)
-  x2 = x[:64]
-  cases = {
-      "rows": lambda: np.sum(x, axis=1),
-      "cols": lambda: np.sum(x, axis=0),
-      "all": lambda: np.sum(x),
-      "short": lambda: np.sum(xs, axis=1),
-      "rows64": lambda: np.sum(x64, axis=1),
-      "rows_l2": lambda: np.sum(x2, axis=1),
-  }
+
+  """ + setup + """
+
+  def _minflt():
+      return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
   print("ready", np.__version__, flush=True)
   for line in sys.stdin:
       key, seconds, lo, hi, sample, warmup = line.split()
@@ -201,13 +198,34 @@ let numpyScript = """
       batch = max(1, min(1000000, int(sample / max(single, 1e-9))))
       times = []
       start = time.perf_counter()
+      f0 = _minflt()
       while len(times) < hi and (len(times) < lo or time.perf_counter() - start < seconds):
           times.append(t.timeit(batch) / batch)
-      print(key, batch, *times, flush=True)
+      print(key, batch, (_minflt() - f0) / (len(times) * batch), *times, flush=True)
 
   """
+}
 
-/// One `python3` process that times NumPy's sums on request (`NumpyTimer.measure`).
+/// Section 5's script: loads the f32 matrix from the .npy file named by its argument and times
+/// the sums.
+let numpyScript = numpyTimerScript(
+  setup: """
+    x = np.load(sys.argv[1])
+    x64 = x.astype(np.float64)
+    xs = x.reshape(262144, 64)
+    x2 = x[:64]
+    cases = {
+        "rows": lambda: np.sum(x, axis=1),
+        "cols": lambda: np.sum(x, axis=0),
+        "all": lambda: np.sum(x),
+        "short": lambda: np.sum(xs, axis=1),
+        "rows64": lambda: np.sum(x64, axis=1),
+        "rows_l2": lambda: np.sum(x2, axis=1),
+    }
+    """)
+
+/// One `python3` process running a `numpyTimerScript` that times NumPy calls on request
+/// (`NumpyTimer.measure`). Sections 5 and 8 use it.
 final class NumpyTimer {
   let process = Process()
   let input = Pipe()
@@ -216,10 +234,15 @@ final class NumpyTimer {
   /// NumPy's version, or why there is no NumPy column.
   var version = ""
 
-  /// Starts `python3 script npy`; `nil` (with the reason in `skipped`) when python3 cannot start.
-  init?(script: String, npy: String, skipped: inout String) {
+  /// Starts `python3 script arguments...`; `nil` (with the reason in `skipped`) when python3
+  /// cannot start. The child runs with one BLAS/OpenMP thread (nnc's code is single-threaded;
+  /// numpy's ufuncs and sums are anyway).
+  init?(script: String, arguments: [String], skipped: inout String) {
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script, npy]
+    process.arguments = ["python3", script] + arguments
+    var env = ProcessInfo.processInfo.environment
+    for k in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"] { env[k] = "1" }
+    process.environment = env
     process.standardInput = input
     process.standardOutput = output
     do { try process.run() } catch {
@@ -261,16 +284,17 @@ final class NumpyTimer {
     }
   }
 
-  /// Times the sum `key` with `budget`, as `measure` does; nil when Python failed.
+  /// Times the case `key` with `budget`, as `measure` does; nil when Python failed.
   func measure(_ key: String, _ budget: Budget) -> Stats? {
     let request = "\(key) \(budget.seconds) \(budget.minSamples) \(budget.maxSamples) \(budget.sampleSeconds) \(budget.warmup)\n"
     input.fileHandleForWriting.write(Data(request.utf8))
     guard let line = readLine() else { return nil }
     let fields = line.split(separator: " ")
-    guard fields.count >= 3, fields[0] == key, let batch = Int(fields[1]) else { return nil }
-    let times = fields.dropFirst(2).compactMap { Double($0) }
+    guard fields.count >= 4, fields[0] == key, let batch = Int(fields[1]), let faults = Double(fields[2]) else { return nil }
+    let times = fields.dropFirst(3).compactMap { Double($0) }
     guard !times.isEmpty else { return nil }
-    return Stats(median: median(times), min: times.min()!, samples: times.count, batch: batch, faultsPerCall: 0, times: times)
+    return Stats(
+      median: median(times), min: times.min()!, samples: times.count, batch: batch, faultsPerCall: faults, times: times)
   }
 
   /// Closes its input and waits for it; returns the exit status.

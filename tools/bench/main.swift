@@ -590,7 +590,7 @@ if useNumpy {
   do {
     try Npy.write(NDArray(sumValues, shape: [sumSide, sumSide]), to: stem + ".npy")
     try numpyScript.write(toFile: stem + ".py", atomically: false, encoding: .utf8)
-    numpy = NumpyTimer(script: stem + ".py", npy: stem + ".npy", skipped: &numpySkipped)
+    numpy = NumpyTimer(script: stem + ".py", arguments: [stem + ".npy"], skipped: &numpySkipped)
   } catch { numpySkipped = "cannot write the .npy for NumPy: \(error)" }
 }
 
