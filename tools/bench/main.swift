@@ -14,7 +14,8 @@ import NNCTestSupport
 
 let usage = """
   usage: nnc-bench [--quick] [--no-interp-chain] [--no-numpy] [--samples DIR] [--asm NAME]
-                   [--compile-time] [--rnn-steps LIST] [--rnn-run T] [--rnn-graph T] [--help]
+                   [--compile-time] [--elementwise] [--rnn-steps LIST] [--rnn-run T] [--rnn-graph T]
+                   [--help]
 
   Prints, as tables and as ratios measured in the same run:
     1. cold compile time of each sample: loadGraph -> compile (O3, object) -> link (.so) -> dlopen
@@ -25,17 +26,21 @@ let usage = """
     6. compile time against graph size (elementwise chains, one wide concat): time per op
     7. compile time of unrolled RNNs (T = 10 ... 160) and the samples, each in a child process:
        time per instruction, functions in the object, peak memory; run time of one compiled RNN
+    8. the anchor benchmarks' elementwise and normalization workloads (ew_chain, gelu_tanh,
+       softmax_rows, layernorm, axpy) against NumPy on the same data: time, GB/s, page faults
 
     --quick            a short run (about 40 s instead of about 2 min); noisier figures
     --no-interp-chain  skip the interpreter on the 16M chain (its slowest part)
-    --no-numpy         leave out the NumPy column of section 5 (no python3 process)
+    --no-numpy         leave out the NumPy columns of sections 5 and 8 (no python3 process)
     --samples DIR      where lenet/mlp/select_branch.swiftgraph are
                        (default: Samples/models of this checkout)
     --asm NAME         print the O3 assembly for the host of NAME (lenet, mlp, select_branch,
                        chain, chain2d, sum_rows, sum_cols, sum_all, sum_short, sum_rows_f64,
-                       sum_rows_l2, or rnnT for the unrolled RNN of T steps) and exit
+                       sum_rows_l2, ew_chain, gelu_tanh, softmax_rows, layernorm, axpy, or rnnT
+                       for the unrolled RNN of T steps) and exit
     --llvm-ir NAME     the same with the optimized LLVM IR
     --compile-time     only the header and section 7
+    --elementwise      only the header and section 8
     --rnn-steps LIST   the RNN lengths of section 7 (default 10,20,40,80,160)
     --rnn-run T        the RNN whose run time section 7 measures (default 20; 0: none)
     --rnn-graph T      print the unrolled RNN of T steps as .swiftgraph text and exit
@@ -61,6 +66,7 @@ var useNumpy = true
 var asmName: String?
 var emitIR = false
 var compileTimeOnly = false
+var elementwiseOnly = false
 var rnnSteps = [10, 20, 40, 80, 160]
 var rnnRun: Int? = 20
 /// Parses a positive step count (or `0` where `zeroOK`), or exits with a usage error.
@@ -91,6 +97,7 @@ do {
       asmName = n
       emitIR = true
     case "--compile-time": compileTimeOnly = true
+    case "--elementwise": elementwiseOnly = true
     case "--rnn-steps":
       rnnSteps = (args.popFirst() ?? "").split(separator: ",").map { stepCount(String($0), "--rnn-steps") }
       if rnnSteps.isEmpty { _ = stepCount(nil, "--rnn-steps") }
@@ -162,7 +169,7 @@ let sumCases = [
   SumCase(name: "sum_rows_l2", dtype: .f32, shape: [64, sumSide], axes: [1], what: "1 MiB of rows, in cache", numpyKey: "rows_l2", numpyCall: "np.sum(x[:64], axis=1)"),
 ]
 if let name = asmName {
-  var named = samples + chainWorkloads + sumCases.map(\.workload)
+  var named = samples + chainWorkloads + sumCases.map(\.workload) + AnchorWorkload.allCases.map(\.benchWorkload)
   if name.hasPrefix("rnn"), let t = Int(name.dropFirst(3)), t > 0 {
     named.append(Workload(name: name, file: "<\(name)>", text: Array(UnrolledRNN(steps: t).text.utf8), function: UnrolledRNN.functionName, bindings: [:]))
   }
@@ -236,7 +243,9 @@ say("  cpu      \(cpuModel()), \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) online cp
 say("  llvm     host cpu '\(host.cpu)', \(enabled.count) features on, incl. \(shown.joined(separator: " "))")
 say("  build    nnc-bench \(configuration), \(compilerVersion()), \(codegenVersion), LLVM 14 C API, O3, PIC")
 say("  linker   \(systemCC): \(ccVersion)")
-say("  mode     \(quick ? "--quick (short budgets: noisier)" : "full")\(interpChain ? "" : ", --no-interp-chain")")
+say(
+  "  mode     \(quick ? "--quick (short budgets: noisier)" : "full")\(interpChain ? "" : ", --no-interp-chain")"
+    + "\(compileTimeOnly ? ", --compile-time" : "")\(elementwiseOnly ? ", --elementwise" : "")\(useNumpy ? "" : ", --no-numpy")")
 say("  load     \(loadAverage()) (1/5/15 min load average at the start)")
 say("  timing   median of repeated samples (short calls batched); the machine is shared: compare")
 say("           ratios measured in this run rather than figures across runs")
@@ -244,8 +253,12 @@ say("           ratios measured in this run rather than figures across runs")
 let scratch = Scratch()
 var summary: [String] = []
 
-if compileTimeOnly {
-  let lines = rnnCompileTimeSection(steps: rnnSteps, samples: samples, runStep: rnnRun, quick: quick, scratch: scratch)
+if compileTimeOnly || elementwiseOnly {
+  var lines: [String] = []
+  if compileTimeOnly {
+    lines += rnnCompileTimeSection(steps: rnnSteps, samples: samples, runStep: rnnRun, quick: quick, scratch: scratch)
+  }
+  if elementwiseOnly { lines += elementwiseSection(quick: quick, useNumpy: useNumpy, scratch: scratch) }
   say("\nSummary (ratios from this run)")
   for s in lines { say("  \(s)") }
   say("  total benchmark time: \(fmtTime(now() - started)); load average at the end: \(loadAverage())")
@@ -803,6 +816,10 @@ for kind in ["chain", "concat"] {
 // MARK: - 7. Compile time of unrolled RNNs
 
 summary += rnnCompileTimeSection(steps: rnnSteps, samples: samples, runStep: rnnRun, quick: quick, scratch: scratch)
+
+// MARK: - 8. Elementwise and normalization workloads against NumPy
+
+summary += elementwiseSection(quick: quick, useNumpy: useNumpy, scratch: scratch)
 
 // MARK: - Summary
 
