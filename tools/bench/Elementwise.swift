@@ -131,6 +131,13 @@ let elementwiseNumpySetup = """
       np.save(stem + "-" + k + "-ref.npy", np.ascontiguousarray(v, dtype=F32))
   """
 
+/// System CPU time of this process so far, in seconds (page faults are served there).
+func systemSeconds() -> Double {
+  var u = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &u)
+  return Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
+}
+
 /// The largest |a - b| (NaN equals NaN), the largest |b|, and how many elements differ in bits.
 /// (Not ulps: these results cross zero, where a difference in the last bits of a cancellation
 /// is a huge distance in ulps of a tiny result.)
@@ -291,8 +298,20 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     }
   }
   var items: [(Budget, (Budget) -> Stats)] = []
-  for c in compiled {
-    items.append((budget, { b in measure(b) { _ = c.entry.callUnchecked(c.pointers, sizes: []) } }))
+  // System time of nnc's calls (warm-up included), per workload: seconds and calls.
+  var system = Array(repeating: (seconds: 0.0, calls: 0), count: compiled.count)
+  for (k, c) in compiled.enumerated() {
+    items.append(
+      (
+        budget,
+        { b in
+          let s0 = systemSeconds()
+          let s = measure(b) { _ = c.entry.callUnchecked(c.pointers, sizes: []) }
+          system[k].seconds += systemSeconds() - s0
+          system[k].calls += max(1, b.warmup) + s.samples * s.batch
+          return s
+        }
+      ))
     if let p = numpy { items.append((budget, numpyMeasurer(p, c.w.rawValue))) }
   }
   if let p = numpy { items.append((budget, numpyMeasurer(p, "axpy_out"))) }
@@ -306,7 +325,7 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   }
 
   var table = Table([
-    "workload", "shape", "ops", "nnc", "GB/s", "faults/call", "workspace", "numpy", "GB/s", "faults/call", "numpy/nnc",
+    "workload", "shape", "ops", "nnc", "GB/s", "faults/call", "sys/call", "workspace", "numpy", "GB/s", "faults/call", "numpy/nnc",
     "check", "vs numpy",
   ])
   var ratioLines: [String] = []
@@ -314,19 +333,20 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   for (k, c) in compiled.enumerated() {
     let s = measured[per * k]
     let gbs = { (t: Double) in fmt(Double(c.traffic) / t / 1e9, 2) }
+    let sys = system[k].seconds / Double(max(1, system[k].calls))
     var row = [
-      c.w.rawValue, c.w.shapeLabel, "\(c.ops)", fmtTime(s.median), gbs(s.median), fmt(s.faultsPerCall, 0),
+      c.w.rawValue, c.w.shapeLabel, "\(c.ops)", fmtTime(s.median), gbs(s.median), fmt(s.faultsPerCall, 0), fmtTime(sys),
       "\(c.workspace / 1_048_576) MiB",
     ]
     if numpy != nil {
       let n = measured[per * k + 1]
       row += [fmtTime(n.median), gbs(n.median), fmt(n.faultsPerCall, 0), fmtRatio(n.median / s.median)]
       ratioLines.append(
-        "\(c.w.rawValue) \(c.w.shapeLabel): numpy / nnc \(fmtRatio(n.median / s.median)) (nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call; numpy \(fmtTime(n.median)))")
+        "\(c.w.rawValue) \(c.w.shapeLabel): numpy / nnc \(fmtRatio(n.median / s.median)) (nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call, \(fmtTime(sys)) system time/call; numpy \(fmtTime(n.median)))")
     } else {
       row += ["-", "-", "-", "-"]
       ratioLines.append(
-        "\(c.w.rawValue) \(c.w.shapeLabel): nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call")
+        "\(c.w.rawValue) \(c.w.shapeLabel): nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call, \(fmtTime(sys)) system time/call")
     }
     row += [c.check, c.vsNumpy]
     table.add(row)
@@ -336,7 +356,7 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     let s = measured[per * axpy]
     let traffic = compiled[axpy].traffic
     table.add([
-      "axpy:out (numpy)", compiled[axpy].w.shapeLabel, "", "", "", "", "", fmtTime(n.median),
+      "axpy:out (numpy)", compiled[axpy].w.shapeLabel, "", "", "", "", "", "", fmtTime(n.median),
       fmt(Double(traffic) / n.median / 1e9, 2), fmt(n.faultsPerCall, 0), fmtRatio(n.median / s.median), "", "",
     ])
     ratioLines.append("axpy: numpy:out (into a preallocated z) / nnc \(fmtRatio(n.median / s.median))")
@@ -347,8 +367,10 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   say("   alternating rounds. GB/s = minimal traffic / time: every input read once and the result")
   say("   written once (ew_chain, gelu_tanh 128 MiB; axpy 192 MiB; softmax_rows 32 MiB; layernorm")
   say("   32 MiB + 8 KiB of w, b), GB = 1e9 bytes. faults/call = minor page faults per call (getrusage")
-  say("   around the timed calls; numpy: of its process). workspace = the bytes of the intermediates")
-  say("   (every value that is neither a constant nor the result); ops = instructions but constants.")
+  say("   around the timed calls; numpy: of its process); sys/call = nnc's system CPU time per call")
+  say("   (getrusage: where page faults are served, zeroing fresh pages). workspace = the bytes of")
+  say("   the intermediates (every value that is neither a constant nor the result); ops =")
+  say("   instructions but constants (one kernel each).")
   say("   numpy/nnc > 1: nnc is faster. check: the compiled result against the interpreter, bit for")
   say("   bit, on the first and the last \(anchorCheckElements) elements (\(anchorCheckRows) rows) (\(fmtTime(checkSeconds)) of interpreter runs)")
   if let p = numpy {
