@@ -29,7 +29,7 @@ let usage = """
     8. the anchor benchmarks' elementwise and normalization workloads (ew_chain, gelu_tanh,
        softmax_rows, layernorm, axpy) against NumPy on the same data: time, GB/s, page faults
 
-    --quick            a short run (about 40 s instead of about 2 min); noisier figures
+    --quick            a short run (about 1.5 min instead of about 2.5 min); noisier figures
     --no-interp-chain  skip the interpreter on the 16M chain (its slowest part)
     --no-numpy         leave out the NumPy columns of sections 5 and 8 (no python3 process)
     --samples DIR      where lenet/mlp/select_branch.swiftgraph are
