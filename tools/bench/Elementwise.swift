@@ -315,6 +315,8 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     if let p = numpy { items.append((budget, numpyMeasurer(p, c.w.rawValue))) }
   }
   if let p = numpy { items.append((budget, numpyMeasurer(p, "axpy_out"))) }
+  // Measurements per workload (nnc, then numpy when its process answered at the start).
+  let per = numpy == nil ? 1 : 2
   let measured = measureRounds(3, measurers: items)
   if let p = numpy {
     p.stop()
@@ -329,7 +331,6 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     "check", "vs numpy",
   ])
   var ratioLines: [String] = []
-  let per = numpy == nil ? 1 : 2
   for (k, c) in compiled.enumerated() {
     let s = measured[per * k]
     let gbs = { (t: Double) in fmt(Double(c.traffic) / t / 1e9, 2) }
