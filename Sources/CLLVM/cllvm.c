@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "CLLVM.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm-c/IRReader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -223,6 +224,80 @@ static void child_main(const cllvm_codegen_request *request, int result_fd, int 
 // ---------------------------------------------------------------------------------------------
 // The parent.
 
+// Warm-up. A forked child has only the forking thread, and glibc does not reset every lock at
+// fork: if another thread of the parent held the lock of the atexit list (`__exit_funcs_lock`)
+// at that moment, a child that registers an exit handler blocks forever. LLVM registers one the
+// first time a function-local static with a destructor is reached (`llvm::errs()`, which the
+// pass pipeline's instrumentation asks for, and others on the code generation path). So before
+// the first fork the parent runs the whole step once, in process, on a small module with a
+// vectorizable loop and a libm call: every such static the step reaches is then initialized,
+// and children inherit them. The watchdog below catches what this misses.
+static const char warm_up_ir[] =
+    "define void @warm(float* noalias %a, float* noalias %b, i64 %n) {\n"
+    "entry:\n  %c = icmp sgt i64 %n, 0\n  br i1 %c, label %loop, label %exit\n"
+    "loop:\n  %i = phi i64 [ 0, %entry ], [ %j, %loop ]\n"
+    "  %p = getelementptr inbounds float, float* %a, i64 %i\n  %x = load float, float* %p\n"
+    "  %e = call float @expf(float %x)\n  %m = fmul float %e, %x\n"
+    "  %q = getelementptr inbounds float, float* %b, i64 %i\n  store float %m, float* %q\n"
+    "  %j = add nuw nsw i64 %i, 1\n  %d = icmp eq i64 %j, %n\n  br i1 %d, label %exit, label %loop\n"
+    "exit:\n  ret void\n}\ndeclare float @expf(float)\n";
+
+static int warmed_up;
+
+// Runs with the LLVM lock held exclusively (no other thread is in LLVM).
+static void warm_up(LLVMTargetMachineRef tm) {
+    if (warmed_up) return;
+    warmed_up = 1;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMMemoryBufferRef buffer =
+        LLVMCreateMemoryBufferWithMemoryRangeCopy(warm_up_ir, sizeof warm_up_ir - 1, "warm-up");
+    LLVMModuleRef module = NULL;
+    char *message = NULL;
+    if (LLVMParseIRInContext(ctx, buffer, &module, &message) == 0 && module) {
+        char *triple = LLVMGetTargetMachineTriple(tm);
+        LLVMSetTarget(module, triple);
+        LLVMDisposeMessage(triple);
+        LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
+        LLVMPassBuilderOptionsSetLoopVectorization(options, 1);
+        LLVMPassBuilderOptionsSetSLPVectorization(options, 1);
+        LLVMErrorRef error = LLVMRunPasses(module, "default<O3>", tm, options);
+        if (error) LLVMConsumeError(error);
+        LLVMDisposePassBuilderOptions(options);
+        LLVMDisposeMessage(LLVMPrintModuleToString(module));
+        for (int k = 0; k < 2; k++) {
+            LLVMModuleRef clone = LLVMCloneModule(module);
+            LLVMMemoryBufferRef out = NULL;
+            char *emit_error = NULL;
+            if (!LLVMTargetMachineEmitToMemoryBuffer(tm, clone, k ? LLVMObjectFile : LLVMAssemblyFile, &emit_error, &out))
+                LLVMDisposeMemoryBuffer(out);
+            if (emit_error) LLVMDisposeMessage(emit_error);
+            LLVMDisposeModule(clone);
+        }
+        LLVMDisposeModule(module);
+    }
+    if (message) LLVMDisposeMessage(message);
+    LLVMContextDispose(ctx);
+}
+
+// CPU time (user + system, in clock ticks) the process `pid` has used, or -1.
+static long long cpu_ticks(pid_t pid) {
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    text[n] = 0;
+    // Fields after the command name (which may hold spaces) start past the last ')'.
+    char *p = strrchr(text, ')');
+    if (!p) return -1;
+    unsigned long long utime = 0, stime = 0;
+    // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+    return (long long)(utime + stime);
+}
+
 typedef struct {
     unsigned char *data;
     size_t size, capacity, limit;
@@ -348,6 +423,7 @@ int cllvm_codegen_isolated(const cllvm_codegen_request *request, cllvm_codegen_r
     // No other thread of this process is inside LLVM while it forks (they take the lock
     // shared), so the child cannot inherit a lock of LLVM's held by a thread it does not have.
     pthread_rwlock_wrlock(&llvm_lock);
+    warm_up(request->target_machine);
     pid_t pid = fork();
     if (pid == 0) {
         // Ends the child with the parent (unless it already ended before this call).
@@ -378,13 +454,29 @@ int cllvm_codegen_isolated(const cllvm_codegen_request *request, cllvm_codegen_r
     struct pollfd fds[2] = {{result_pipe[0], POLLIN, 0}, {error_pipe[0], POLLIN, 0}};
     growing_buffer *buffers[2] = {&records, &messages};
     int open_count = 2;
+    long long last_ticks = -1;
+    int idle_seconds = 0;
     while (open_count > 0) {
-        int k = poll(fds, 2, -1);
+        int k = poll(fds, 2, 1000);
         if (k < 0) {
             if (errno == EINTR) continue;
             read_failed = 1;
             break;
         }
+        if (k == 0) {
+            // A second without output: a child that also used no CPU time is blocked (it never
+            // waits for anything but a full pipe, which the parent drains).
+            long long ticks = cpu_ticks(pid);
+            if (ticks >= 0 && ticks == last_ticks) idle_seconds++;
+            else idle_seconds = 0;
+            last_ticks = ticks;
+            if (idle_seconds >= CLLVM_STALL_SECONDS) {
+                result->stalled = 1;
+                break;
+            }
+            continue;
+        }
+        idle_seconds = 0;
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             int rc = read_some(fds[i].fd, buffers[i]);
@@ -399,7 +491,7 @@ int cllvm_codegen_isolated(const cllvm_codegen_request *request, cllvm_codegen_r
     }
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0) close(fds[i].fd);
-    if (records.failed || read_failed) {
+    if (records.failed || read_failed || result->stalled) {
         kill(pid, SIGKILL);
         result->killed_by_parent = 1;
     }
@@ -411,7 +503,8 @@ int cllvm_codegen_isolated(const cllvm_codegen_request *request, cllvm_codegen_r
     result->wait_status = waited == pid ? status : -1;
     result->wait_errno = waited == pid ? 0 : errno;
 
-    if (records.failed) set_problem(result, "out of memory reading the code generation process's results");
+    if (result->stalled) set_problem(result, "the code generation process stopped making progress");
+    else if (records.failed) set_problem(result, "out of memory reading the code generation process's results");
     else if (read_failed) set_problem(result, "cannot read the code generation process's results");
     else parse_records(&records, result);
     // waitpid can fail when the program reaps children itself (SIGCHLD ignored, or a

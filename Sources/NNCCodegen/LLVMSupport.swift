@@ -264,6 +264,13 @@ extension TargetMachine {
     if started != 0 {
       throw CodegenError("LLVM code generation: \(string(result.problem) ?? "cannot start a process")")
     }
+    if result.stalled != 0 {
+      // The child deadlocked on a lock another thread of this process held when it forked
+      // (cllvm.c, "Warm-up"): the module is untouched, so run the step here instead.
+      return try optimizeAndEmit(
+        module, optimize: optimize, emitLLVMIR: emitLLVMIR, emitAssembly: emitAssembly, emitObject: emitObject,
+        inProcess: true)
+    }
     if result.killed_by_parent != 0 {
       throw CodegenError("LLVM code generation: \(string(result.problem) ?? "the process was stopped")")
     }

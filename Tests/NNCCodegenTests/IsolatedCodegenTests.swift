@@ -149,6 +149,19 @@ private func codegenError(_ body: () throws -> Void) -> String? {
     #expect(out.object.starts(with: [0x7f, 0x45, 0x4c, 0x46]))  // ELF
   }
 
+  /// A child that stops making progress (here stopped by SIGSTOP; in real life deadlocked on a
+  /// lock another thread held at the fork) is killed after `CLLVM_STALL_SECONDS` and the step
+  /// runs in process instead: the compile succeeds with the same code.
+  @Test func stalledChildFallsBackToInProcess() throws {
+    let tm = try TargetMachine(TargetOptions())
+    let m = TestModule.binary(tm)
+    let stalled = try tm.optimizeAndEmit(m.module, emitAssembly: true, testSignal: SIGSTOP)
+    let fresh = TestModule.binary(tm)
+    let direct = try tm.optimizeAndEmit(fresh.module, emitAssembly: true)
+    #expect(stalled.object.starts(with: [0x7f, 0x45, 0x4c, 0x46]))  // ELF
+    #expect(stalled.assembly == direct.assembly)
+  }
+
   @Test func waitStatusesBecomeMessages() {
     func message(_ status: Int32, reason: String? = nil, problem: String? = nil, complete: Bool = true, _ said: String = "")
       -> String?

@@ -30,6 +30,9 @@ void cllvm_unlock_shared(void);
 /// Exit status of a code generation child that hit an LLVM fatal error (after sending the
 /// reason), and of one that could not set itself up or write its results.
 #define CLLVM_FATAL_EXIT 86
+/// Seconds without CPU time or output after which the parent takes a code generation child
+/// for deadlocked, kills it, and reports `stalled`.
+#define CLLVM_STALL_SECONDS 10
 #define CLLVM_SETUP_EXIT 87
 
 /// What the code generation child does, in this order.
@@ -71,6 +74,10 @@ typedef struct {
     char *problem;
     /// The parent killed the child (it could not read or keep its results: `problem`).
     int killed_by_parent;
+    /// The parent killed the child because it made no progress (no CPU time, no output) for
+    /// `CLLVM_STALL_SECONDS`: deadlocked on a lock another thread held at the fork. The caller
+    /// can run the step in process instead.
+    int stalled;
     /// The child sent its end record: its results are complete.
     int complete;
     /// waitpid's status, or -1 when the child could not be waited for (then `wait_errno`).
