@@ -168,35 +168,45 @@ public struct WorkspacePlan: Sendable {
         sized.append((v, s))
       }
     }
+    let starts = Dictionary(uniqueKeysWithValues: sized.map { ($0.value.id, intervals[$0.value.id]!.start) })
     sized.sort { a, b in
       if a.size != b.size { return a.size > b.size }
-      let (da, db) = (intervals[a.value.id]!.start, intervals[b.value.id]!.start)
+      let (da, db) = (starts[a.value.id]!, starts[b.value.id]!)
       return da != db ? da < db : a.value.id < b.value.id
     }
-    // Kept sorted by offset, so the conflicts of a value come out in offset order.
-    var placed: [(interval: LiveInterval, offset: Int, size: Int)] = []
+    // The placed values live at each position, so a value's conflicts are found by visiting
+    // its own positions, not every placed value (an unrolled loop's values live for a few
+    // positions each: planning stays near linear in the graph).
+    var placed: [(offset: Int, size: Int)] = []
+    var liveAt = [[Int]](repeating: [], count: positionCount)
+    var visited: [Int] = []
     for (v, size) in sized {
       let interval = intervals[v.id]!
       if size == 0 {
         offsets[v.id] = 0
         continue
       }
+      var conflicts: [(offset: Int, size: Int)] = []
+      let stamp = placed.count
+      for p in interval.start...interval.end {
+        for k in liveAt[p] where visited[k] != stamp {
+          visited[k] = stamp
+          conflicts.append(placed[k])
+        }
+      }
+      conflicts.sort { $0.offset < $1.offset }
       var best: (offset: Int, gap: Int)? = nil
       var low = 0
-      for c in placed where c.interval.overlaps(interval) {
+      for c in conflicts {
         let gap = c.offset - low
         if gap >= size && (best == nil || gap < best!.gap) { best = (low, gap) }
         low = max(low, c.offset + c.size)
       }
       let offset = best?.offset ?? low
       offsets[v.id] = offset
-      var lo = 0
-      var hi = placed.count
-      while lo < hi {
-        let mid = (lo + hi) / 2
-        if placed[mid].offset <= offset { lo = mid + 1 } else { hi = mid }
-      }
-      placed.insert((interval, offset, size), at: lo)
+      for p in interval.start...interval.end { liveAt[p].append(placed.count) }
+      placed.append((offset, size))
+      visited.append(-1)
       staticBytes = max(staticBytes, offset + size)
     }
   }
