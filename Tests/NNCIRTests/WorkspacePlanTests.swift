@@ -157,6 +157,24 @@ func checkPlan(_ f: Function, sourceLocation: SourceLocation = #_sourceLocation)
     #expect(plan.unplannedBytes() == 49 * 1024)
   }
 
+  /// Hundreds of values live at once (all read by one concat), with short-lived ones between
+  /// them: the planner walks all placed values instead of sorting conflicts; still correct.
+  @Test func manyValuesLiveAtOnce() throws {
+    var lines = ["swiftgraph 1", "func @wide(%x: f32[16]) -> f32[7200] {"]
+    var kept: [String] = []
+    for k in 0..<300 {
+      lines.append(k % 2 == 0 ? "  %t\(k) = neg %x" : "  %t\(k) = concat %x, %x axis=0")
+      lines.append("  %v\(k) = exp %t\(k)")
+      kept.append("%v\(k)")
+    }
+    lines += ["  %c = concat \(kept.joined(separator: ", ")) axis=0", "  return %c", "}"]
+    let f = try loadGraph(lines.joined(separator: "\n")).functions[0]
+    let (planned, unplanned) = checkPlan(f)
+    // The 300 kept values (64 or 128 bytes each) plus one short-lived value at a time.
+    #expect(planned == 150 * 64 + 150 * 128 + 128, "\(planned)")
+    #expect(unplanned == 2 * (150 * 64 + 150 * 128))
+  }
+
   /// Values used inside a cond's regions live to its end; its results from its start.
   @Test func condIntervals() throws {
     let text = """

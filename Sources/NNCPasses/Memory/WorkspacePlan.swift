@@ -174,27 +174,42 @@ public struct WorkspacePlan: Sendable {
       let (da, db) = (starts[a.value.id]!, starts[b.value.id]!)
       return da != db ? da < db : a.value.id < b.value.id
     }
-    // The placed values live at each position, so a value's conflicts are found by visiting
-    // its own positions, not every placed value (an unrolled loop's values live for a few
-    // positions each: planning stays near linear in the graph).
-    var placed: [(offset: Int, size: Int)] = []
-    var liveAt = [[Int]](repeating: [], count: positionCount)
-    var visited: [Int] = []
+    // The placed values by the position where they start, so a value's conflicts are found
+    // among those starting at most `longest` positions before it (the longest placed interval)
+    // or within its own interval, not among every placed value: an unrolled loop's values
+    // live a few positions each, so planning stays near linear in the graph; memory stays
+    // linear (each placed value is in one list). When a value has many candidates (thousands
+    // of values live at once, all read by one concat), sorting its conflicts would cost more
+    // than walking every placed value in offset order (`byOffset`), so it does that: the
+    // worst case stays O(n^2), as when every value conflicts with every other.
+    var placed: [(offset: Int, size: Int, start: Int, end: Int)] = []
+    var byOffset: [Int] = []
+    var startsAt = [[Int]](repeating: [], count: positionCount)
+    var longest = 0
     for (v, size) in sized {
       let interval = intervals[v.id]!
       if size == 0 {
         offsets[v.id] = 0
         continue
       }
+      let first = max(0, interval.start - longest)
+      var candidates = 0
+      for p in first...interval.end { candidates += startsAt[p].count }
       var conflicts: [(offset: Int, size: Int)] = []
-      let stamp = placed.count
-      for p in interval.start...interval.end {
-        for k in liveAt[p] where visited[k] != stamp {
-          visited[k] = stamp
-          conflicts.append(placed[k])
+      conflicts.reserveCapacity(candidates)
+      if candidates >= 64 && candidates * 8 > placed.count {
+        for k in byOffset {
+          let c = placed[k]
+          if c.start <= interval.end && c.end >= interval.start { conflicts.append((c.offset, c.size)) }
         }
+      } else {
+        for p in first...interval.end {
+          for k in startsAt[p] where placed[k].end >= interval.start {
+            conflicts.append((placed[k].offset, placed[k].size))
+          }
+        }
+        conflicts.sort { $0.offset < $1.offset }
       }
-      conflicts.sort { $0.offset < $1.offset }
       var best: (offset: Int, gap: Int)? = nil
       var low = 0
       for c in conflicts {
@@ -204,9 +219,16 @@ public struct WorkspacePlan: Sendable {
       }
       let offset = best?.offset ?? low
       offsets[v.id] = offset
-      for p in interval.start...interval.end { liveAt[p].append(placed.count) }
-      placed.append((offset, size))
-      visited.append(-1)
+      var lo = 0
+      var hi = byOffset.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if placed[byOffset[mid]].offset <= offset { lo = mid + 1 } else { hi = mid }
+      }
+      byOffset.insert(placed.count, at: lo)
+      startsAt[interval.start].append(placed.count)
+      placed.append((offset, size, interval.start, interval.end))
+      longest = max(longest, interval.end - interval.start)
       staticBytes = max(staticBytes, offset + size)
     }
   }
