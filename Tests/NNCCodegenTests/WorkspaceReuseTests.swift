@@ -66,6 +66,31 @@ func mallocSizes(_ graph: Graph) throws -> [Int] {
     }
   }
 
+  /// A cond result nothing reads is written by the yield copies: it must not share with a
+  /// value its region computed (the bool's one byte overwrote the float's first byte).
+  @Test func unusedCondResultDoesNotClobber() throws {
+    let g = try loadGraph(
+      """
+      swiftgraph 1
+      func @c(%x: f32[6], %p: bool[]) -> f32[6] {
+        %a = exp %x
+        %u, %r = cond %p -> (bool[], f32[6]) {
+          yield %p, %a
+        } else {
+          %e = neg %a
+          yield %p, %e
+        }
+        return %r
+      }
+      """)
+    let entry = try #require(compileAndLoad(g)["c"])
+    for (k, p) in [true, false].enumerated() {
+      var inputs = randomInputs(g.functions[0], seed: UInt64(k + 11))
+      inputs[1] = NDArray([p], shape: [])
+      #expect(disagreement(entry, inputs) == nil, "p=\(p)")
+    }
+  }
+
   /// The same chain with a symbolic batch: slots sized at run time; exact for several sizes.
   @Test func symbolicChainMatchesTheInterpreter() throws {
     let g = try loadGraph(Self.chain.replacingOccurrences(of: "f32[64,64]", with: "f32[N,64]"))

@@ -38,6 +38,8 @@ func referenceIntervals(_ f: Function) -> [Int: LiveInterval] {
       if !inst.regions.isEmpty {
         let end = position
         position += 1
+        // The yields are copied into the results at the end: written there.
+        for r in inst.results { note(r, end) }
         // Values defined before this cond and used inside it are live to its end.
         for (v, at) in inner { seen.append((v, (def[v.id] ?? -1) < start ? end : at)) }
       }
@@ -173,6 +175,30 @@ func checkPlan(_ f: Function, sourceLocation: SourceLocation = #_sourceLocation)
     // The 300 kept values (64 or 128 bytes each) plus one short-lived value at a time.
     #expect(planned == 150 * 64 + 150 * 128 + 128, "\(planned)")
     #expect(unplanned == 2 * (150 * 64 + 150 * 128))
+  }
+
+  /// A cond result nothing reads is still written by the yield copies at the end of a region:
+  /// it lives over the whole cond and shares with nothing inside (a one-byte bool result
+  /// sharing with a value a region computed once overwrote that value's first byte).
+  @Test func unusedCondResultLivesToTheEnd() throws {
+    let text = """
+      swiftgraph 1
+      func @c(%x: f32[6], %p: bool[]) -> f32[6] {
+        %a = exp %x
+        %u, %r = cond %p -> (bool[], f32[6]) {
+          yield %p, %a
+        } else {
+          %e = neg %a
+          yield %p, %e
+        }
+        return %r
+      }
+      """
+    let f = try loadGraph(text).functions[0]
+    checkPlan(f)
+    let plan = WorkspacePlan(f)
+    let u = f.body.instructions[1].results[0]
+    #expect(plan.intervals[u.id] == LiveInterval(1, 5))  // cond 1, yield 2, e 3, yield 4, end 5
   }
 
   /// Values used inside a cond's regions live to its end; its results from its start.

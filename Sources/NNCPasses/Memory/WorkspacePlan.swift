@@ -12,8 +12,9 @@
 // (then before else, each region's `yield` a position of its own), then one for its end. A value
 // lives over the closed interval [definition, last use]. A use inside a region of a value
 // defined before that region's `cond` counts at the end of the outermost such `cond`; the
-// results of a `cond` are live from its start, so they never share with anything its regions
-// compute or read (the yields are copied into them at the end of a region). Intervals are
+// results of a `cond` are live from its start to (at least) its end, so they never share with
+// anything its regions compute or read (the yields are copied into them at the end of a
+// region, also into a result nothing reads). Intervals are
 // closed: an operand last used by instruction i and a result of i both contain i, so a kernel
 // never reads and writes one buffer (kernels take their results `noalias`). A value nothing
 // uses still lives at its definition (its kernel writes it).
@@ -117,6 +118,7 @@ public struct WorkspacePlan: Sendable {
     var uses: [(value: Int, position: Int, enclosing: [Int])] = []
     var condSpans: [(start: Int, end: Int)] = []
     var values: [Value] = []
+    var resultEnds: [Int: Int] = [:]
     var position = 0
     func use(_ v: Value, _ enclosing: [Int]) { uses.append((v.id, position, enclosing)) }
     func walk(_ block: Block, _ enclosing: [Int]) {
@@ -138,6 +140,9 @@ public struct WorkspacePlan: Sendable {
             position += 1
           }
           condSpans[k].end = position
+          // The yields are copied into the results at the end of a region: they are written
+          // there, so they live to the cond's end even when nothing reads them.
+          for r in inst.results where def[r.id] != nil { resultEnds[r.id] = position }
           position += 1
         }
       }
@@ -146,7 +151,7 @@ public struct WorkspacePlan: Sendable {
     for v in f.body.terminator { use(v, []) }
     self.values = values
     positionCount = position + 1
-    for v in values { intervals[v.id] = LiveInterval(def[v.id]!, def[v.id]!) }
+    for v in values { intervals[v.id] = LiveInterval(def[v.id]!, resultEnds[v.id] ?? def[v.id]!) }
     for u in uses {
       guard let d = def[u.value] else { continue }
       // The outermost enclosing cond that began after the definition holds the use.
