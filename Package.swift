@@ -28,7 +28,8 @@ let package = Package(
     // libLLVM-14.
     .target(name: "CLLVM"),
     // Lowering to LLVM IR, object emission, headers, linking. The only target that uses LLVM.
-    .target(name: "NNCCodegen", dependencies: ["NNCIR", "CLLVM"]),
+    // The workspace plan it follows (NNCPasses/Memory) is LLVM-free.
+    .target(name: "NNCCodegen", dependencies: ["NNCIR", "NNCPasses", "CLLVM"]),
     // The on-disk compile cache of linked libraries: keys, verification, the private directory
     // (worked through one descriptor), size limit. SHA-256 from swift-crypto.
     .target(

@@ -1,9 +1,11 @@
 // The entry function of each IR function: buffers, kernel calls in order, `cond` as a branch,
 // `guard` as a status check, and cleanup. Intermediates are regions of one heap workspace
-// (malloc at entry, free at exit); results are written straight into the caller's output buffers.
+// (malloc at entry, free at exit) placed by the workspace plan, so values that are never live
+// at once share bytes; results are written straight into the caller's output buffers.
 
 import CLLVM
 import NNCIR
+import NNCPasses
 
 extension FunctionLowering {
   /// Builds the typed and the packed entry functions and every kernel they call.
@@ -39,13 +41,13 @@ extension FunctionLowering {
     }
     for (k, p) in f.parameters.enumerated() { buffers[p.value.id] = pointers[k] }
 
-    // Results go straight into the caller's buffers when a top-level instruction makes them.
-    var topLevel: Set<Int> = []
-    for inst in f.body.instructions { for r in inst.results { topLevel.insert(r.id) } }
+    // Results go straight into the caller's buffers when a top-level instruction makes them
+    // (the first time the function returns them; the same rule as the plan's).
+    let callerOwned = WorkspacePlan.callerOutputValues(f)
     var outputCopies: [(Value, Int)] = []
     for (k, v) in f.body.terminator.enumerated() {
       let out = pointers[f.parameters.count + k]
-      if topLevel.contains(v.id) && buffers[v.id] == nil {
+      if callerOwned.contains(v.id) && buffers[v.id] == nil {
         buffers[v.id] = out
       } else {
         outputCopies.append((v, k))
@@ -55,26 +57,33 @@ extension FunctionLowering {
     // Every other value gets a region of one heap workspace, allocated up front: one malloc,
     // one null check and one free, so the entry's size stays linear in the number of values
     // (a malloc per value with a failure edge each gave the cleanup block a phi per value with
-    // an incoming edge per value: quadratic, 14 s of llc for a 200-op chain). Regions start at
-    // multiples of 64 bytes (cache lines, the widest vector loads). The workspace pointer lives
-    // in a stack slot that starts null, so cleanup frees exactly what was allocated.
+    // an incoming edge per value: quadratic, 14 s of llc for a 200-op chain). The workspace
+    // plan (NNCPasses/Memory/WorkspacePlan.swift) says where: values whose live intervals do
+    // not overlap share bytes. Statically sized values have constant offsets below the plan's
+    // static peak; symbolically sized ones share slots, each as large as its largest value at
+    // run time, laid out above it. Regions start at multiples of 64 bytes (cache lines, the
+    // widest vector loads). The workspace pointer lives in a stack slot that starts null, so
+    // cleanup frees exactly what was allocated.
+    let plan = WorkspacePlan(f)
     let malloc = declare("malloc", i8p, [i64])
     let free = declare("free", void, [i8p])
-    var heapValues: [Value] = []
-    f.forEachInstruction { inst in heapValues += inst.results.filter { buffers[$0.id] == nil } }
     let workspaceSlot = LLVMBuildAlloca(b, i8p, "workspace")!
     LLVMBuildStore(b, LLVMConstNull(i8p), workspaceSlot)
     let failed = block("alloc.failed", in: entry)
-    var offsets: [LLVMValueRef] = []
-    var total = constI64(0)
-    for r in heapValues {
-      let t = f.type(of: r)!
-      offsets.append(total)
-      let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
-      let rounded = LLVMBuildAnd(b, LLVMBuildAdd(b, bytes, constI64(63), ""), constI64(-64), "")!
-      total = LLVMBuildAdd(b, total, rounded, "")
+    var total = constI64(plan.staticBytes)
+    var slotOffsets: [LLVMValueRef] = []
+    for members in plan.slots {
+      slotOffsets.append(total)
+      var largest = constI64(0)
+      for r in members {
+        let t = f.type(of: r)!
+        let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
+        let rounded = LLVMBuildAnd(b, LLVMBuildAdd(b, bytes, constI64(63), ""), constI64(-64), "")!
+        largest = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGT, rounded, largest, ""), rounded, largest, "")!
+      }
+      total = LLVMBuildAdd(b, total, largest, "")
     }
-    if !heapValues.isEmpty {
+    if !plan.values.isEmpty {
       let size = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, total, constI64(0), ""), constI64(1), total, "")!
       let raw = call(malloc, [size])
       LLVMBuildStore(b, raw, workspaceSlot)
@@ -82,7 +91,13 @@ extension FunctionLowering {
       LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, ok)
       LLVMPositionBuilderAtEnd(b, ok)
       workspace = raw
-      for (r, offset) in zip(heapValues, offsets) { regionOffsets[r.id] = offset }
+      for r in plan.values {
+        if let offset = plan.offsets[r.id] {
+          regionOffsets[r.id] = constI64(offset)
+        } else {
+          regionOffsets[r.id] = slotOffsets[plan.slotOf[r.id]!]
+        }
+      }
     }
     let bodyStart = LLVMGetInsertBlock(b)!
     cleanupBlock = block("cleanup", in: entry)
@@ -240,7 +255,8 @@ extension FunctionLowering {
     for k in 0..<ptrs.count {
       LLVMAddAttributeAtIndex(fn, UInt32(k + 1), enumAttr(ctx, "nocapture"))
     }
-    // Results never overlap operands or each other: each value has its own buffer.
+    // Results never overlap operands or each other: the workspace plan's intervals are closed,
+    // so an instruction's operands and results are all live at it and never share bytes.
     for k in 0..<inst.results.count {
       LLVMAddAttributeAtIndex(fn, UInt32(k + 1), enumAttr(ctx, "noalias"))
     }

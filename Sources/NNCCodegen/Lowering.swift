@@ -41,6 +41,27 @@ struct KernelKey: Hashable {
   var symbols: [String]
 }
 
+/// How many kernel calls the entry of `f` makes (every instruction but `cond` and `guard`) and
+/// how many distinct kernels they call (by `KernelKey`; a module shares kernels between
+/// functions too, so the module may hold fewer than the functions' sum).
+public func kernelCounts(_ f: Function) -> (calls: Int, distinct: Int) {
+  var calls = 0
+  var keys: Set<KernelKey> = []
+  let symbols = f.sizeSymbols
+  f.forEachInstruction { inst in
+    switch inst.op {
+    case .cond, .guardTrue: return
+    default:
+      calls += 1
+      keys.insert(
+        KernelKey(
+          op: inst.op, operandTypes: inst.operands.map { f.type(of: $0)! },
+          resultTypes: inst.results.map { f.type(of: $0)! }, symbols: symbols))
+    }
+  }
+  return (calls, keys.count)
+}
+
 /// The kernels of one module, by `KernelKey`: an instruction whose kernel exists already calls
 /// it instead of getting a copy. An unrolled loop (an RNN over T steps) repeats the same few
 /// instructions on the same types, so it needs a few kernels, not T times as many; LLVM's time

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import NNCCodegen
 import NNCIR
+import NNCPasses
 
 #if canImport(Glibc)
   import Glibc
@@ -150,6 +151,11 @@ struct Compile: ParsableCommand {
   @Option(help: ArgumentHelp("Compile only this function (default: every function in the file).", valueName: "name"))
   var function: String?
 
+  @Flag(
+    help: ArgumentHelp(
+      "Print per function: kernel calls, distinct kernels, and workspace bytes as planned (values never live at once share bytes) and unplanned (the sum of all intermediates)."))
+  var stats = false
+
   func validate() throws {
     _ = try Artifact.parseList(emit)
     if input.file == "-" && output == nil {
@@ -192,6 +198,9 @@ struct Compile: ParsableCommand {
     } catch {
       failError("\(input.file): \(error)")
     }
+    if stats {
+      for f in graph.functions { print(statsLine(f)) }
+    }
     for (a, path) in destinations {
       switch a {
       case .obj: writeFileOrFail(path, module.object)
@@ -201,4 +210,20 @@ struct Compile: ParsableCommand {
       }
     }
   }
+}
+
+/// `@NAME: K kernel calls (D distinct), workspace P bytes planned, U unplanned`; a workspace
+/// whose size depends on size symbols is `symbolic (N, ...)`: its static part in bytes, and how
+/// many slots sized at run time hold how many values.
+func statsLine(_ f: Function) -> String {
+  let (calls, distinct) = kernelCounts(f)
+  let plan = WorkspacePlan(f)
+  let head = "@\(f.name): \(calls) kernel calls (\(distinct) distinct)"
+  if plan.isStatic {
+    return head + ", workspace \(plan.plannedBytes()) bytes planned, \(plan.unplannedBytes()) unplanned"
+  }
+  let symbolic = plan.values.filter { plan.slotOf[$0.id] != nil }.count
+  return head + ", workspace symbolic (\(plan.sizeSymbols.joined(separator: ", "))): planned \(plan.staticBytes) bytes + "
+    + "\(plan.slots.count) slots sized at run time for \(symbolic) values, "
+    + "unplanned \(plan.unplannedBytes(symbols: [:])) bytes + \(symbolic) regions sized at run time"
 }
