@@ -21,30 +21,10 @@ private let chunks = 8
 private let compiledCount = min(40, optimizationCount)
 
 /// Symbol sizes, input seeds and the fraction of special input values each function runs
-/// with (0 makes empty tensors).
+/// with (0 makes empty tensors; `specialMixInputs`). Special values (signed zeros, infinities,
+/// NaN, extremes) are where a rewrite that is an identity only for ordinary numbers (x + 0.0,
+/// x*0, x - x) gives another result.
 private let runs: [(n: Int, seed: UInt64, special: Double)] = [(1, 1, 0), (3, 2, 0.3), (2, 3, 0.6), (0, 4, 0)]
-
-/// Inputs for `f`: symbols bound to `n`, floats in [-2, 2) and integers in [-20, 20], a fraction
-/// `special` of them special values (signed zeros, infinities, NaN, extremes), where a rewrite
-/// that is an identity only for ordinary numbers (x + 0.0, x*0, x - x) gives another result.
-private func optimizationInputs(_ f: Function, n: Int, seed: UInt64, special: Double) -> [NDArray] {
-  var r = SplitMix64(seed: seed)
-  let floats: [Double] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, 1e-45, 3.4e38, -3.4e38, 0.5]
-  let ints: [Int64] = [0, 1, -1, Int64(Int32.max), Int64(Int32.min), .max, .min]
-  func value() -> Double { r.chance(special) ? r.pick(floats) : Double(r.next() % 10_000) / 2_500 - 2 }
-  func int() -> Int64 { r.chance(special) ? r.pick(ints) : Int64(r.next() % 41) - 20 }
-  return f.parameterTypes.map { t in
-    let shape = t.shape.map { $0.value ?? n }
-    let count = shape.reduce(1, *)
-    switch t.dtype {
-    case .f32: return NDArray((0..<count).map { _ in Float(value()) }, shape: shape)
-    case .f64: return NDArray((0..<count).map { _ in value() }, shape: shape)
-    case .i32: return NDArray((0..<count).map { _ in Int32(truncatingIfNeeded: int()) }, shape: shape)
-    case .i64: return NDArray((0..<count).map { _ in int() }, shape: shape)
-    case .bool: return NDArray((0..<count).map { _ in r.chance(0.5) }, shape: shape)
-    }
-  }
-}
 
 /// Function `k` as generated, and as the default pipeline leaves it (or the pipeline's error).
 private func optimizationCase(_ k: Int) -> (original: Function, optimized: Result<Function, Diagnostic>) {
@@ -114,7 +94,7 @@ private func disagreement(
       }
       #expect(g.parameterTypes == f.parameterTypes && g.resultTypes == f.resultTypes, "\(f.name)")
       for (n, seed, special) in runs {
-        let inputs = optimizationInputs(f, n: n, seed: UInt64(k * 10) + seed, special: special)
+        let inputs = specialMixInputs(f, n: n, seed: UInt64(k * 10) + seed, special: special)
         let want = Result { () throws(RuntimeError) in try Interpreter.run(f, inputs) }
         // Guards that always hold are the only guards generated.
         if case .failure(.guardFailed(_, let m, let l)) = want {
@@ -169,7 +149,7 @@ private func disagreement(
     guard let g = try? optimized.get() else { return }  // reported by the interpreter test
     let entry = try #require(try compiledEntries.get()[g.name])
     for (n, seed, special) in runs {
-      let inputs = optimizationInputs(f, n: n, seed: UInt64(k * 10) + seed, special: special)
+      let inputs = specialMixInputs(f, n: n, seed: UInt64(k * 10) + seed, special: special)
       let want = Result { () throws(RuntimeError) in try Interpreter.run(f, inputs) }
       let got = Result { () throws(RuntimeError) in try entry.run(inputs) }
       if let d = disagreement(want: want, got: got) {

@@ -28,35 +28,6 @@ let workDirectory: String = {
 }()
 nonisolated(unsafe) var compiled = 0
 
-/// Special values mixed into inputs.
-let specialFloats: [Double] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, 1e-45, 3.4e38, -3.4e38, 1e300, 0.5]
-let specialInts: [Int64] = [0, 1, -1, Int64(Int32.max), Int64(Int32.min), .max, .min, 7]
-
-/// Inputs for `f`: symbols bound to `n`, elements from a SplitMix64 seeded by the bytes, a
-/// fraction `special` of them special values.
-func inputs(_ f: Function, n: Int, seed: UInt64, special: Double) -> [NDArray] {
-  var r = SplitMix64(seed: seed)
-  func value() -> Double {
-    if r.chance(special) { return r.pick(specialFloats) }
-    return Double(r.next() % 10_000) / 2_500 - 2  // [-2, 2)
-  }
-  func int() -> Int64 {
-    if r.chance(special) { return r.pick(specialInts) }
-    return Int64(r.next() % 41) - 20
-  }
-  return f.parameterTypes.map { t in
-    let shape = t.shape.map { $0.value ?? n }
-    let count = shape.reduce(1, *)
-    switch t.dtype {
-    case .f32: return NDArray((0..<count).map { _ in Float(value()) }, shape: shape)
-    case .f64: return NDArray((0..<count).map { _ in value() }, shape: shape)
-    case .i32: return NDArray((0..<count).map { _ in Int32(truncatingIfNeeded: int()) }, shape: shape)
-    case .i64: return NDArray((0..<count).map { _ in int() }, shape: shape)
-    case .bool: return NDArray((0..<count).map { _ in r.chance(0.5) }, shape: shape)
-    }
-  }
-}
-
 func describe(_ inputs: [NDArray]) -> String {
   inputs.enumerated().map { "input \($0.offset): \($0.element.type) \($0.element.storage)" }.joined(separator: "\n")
 }
@@ -92,7 +63,7 @@ func fuzzDiff(_ bytes: [UInt8]) {
   let n = gen.rng.int(0...3)
   let seed = gen.rng.next()
   let special = Double(gen.rng.int(0...4)) / 10
-  let args = inputs(f, n: n, seed: seed, special: special)
+  let args = specialMixInputs(f, n: n, seed: seed, special: special)
 
   compiled += 1
   let obj = "\(workDirectory)/m\(compiled).o"
