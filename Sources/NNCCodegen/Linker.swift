@@ -4,17 +4,20 @@
   import Glibc
 #endif
 
-/// Runs `executable` with `arguments`; returns its combined stdout and stderr, throwing when
-/// it cannot start or exits non-zero. (posix_spawn: Foundation's Process costs ~5x more here.)
-@discardableResult
-public func runTool(_ executable: String, _ arguments: [String]) throws(CodegenError) -> String {
+/// Runs `executable` (looked up in PATH unless it holds a '/') with `arguments` and waits for
+/// it; returns waitpid's status and what it wrote on stdout, and on stderr too when
+/// `captureStderr` (else stderr is inherited). Throws when it cannot start. (posix_spawn:
+/// Foundation's Process costs ~5x more here.)
+public func runProcess(
+  _ executable: String, _ arguments: [String], captureStderr: Bool = true
+) throws(CodegenError) -> (status: Int32, output: String) {
   var fds: [Int32] = [0, 0]
   guard pipe(&fds) == 0 else { throw CodegenError("pipe() failed") }
   var actions = posix_spawn_file_actions_t()
   posix_spawn_file_actions_init(&actions)
   defer { posix_spawn_file_actions_destroy(&actions) }
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+  if captureStderr { posix_spawn_file_actions_adddup2(&actions, fds[1], 2) }
   posix_spawn_file_actions_addclose(&actions, fds[0])
   var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
   defer { for a in argv { free(a) } }
@@ -35,7 +38,14 @@ public func runTool(_ executable: String, _ arguments: [String]) throws(CodegenE
   close(fds[0])
   var status: Int32 = 0
   while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-  let text = String(decoding: output, as: UTF8.self)
+  return (status, String(decoding: output, as: UTF8.self))
+}
+
+/// Runs `executable` with `arguments`; returns its combined stdout and stderr, throwing when
+/// it cannot start or exits non-zero.
+@discardableResult
+public func runTool(_ executable: String, _ arguments: [String]) throws(CodegenError) -> String {
+  let (status, text) = try runProcess(executable, arguments)
   let exited = (status & 0x7f) == 0
   let code = (status >> 8) & 0xff
   if !exited || code != 0 {

@@ -83,35 +83,9 @@ func peakResidentBytes() -> Int {
 
 /// The parent's side: runs `--compile-child` on `path` and reads its figures and peak memory.
 func compileInChild(path: String, function: String, budget: Double) throws -> ChildCompile {
-  var fds: [Int32] = [0, 0]
-  guard pipe(&fds) == 0 else { throw BenchError("pipe() failed") }
-  var actions = posix_spawn_file_actions_t()
-  posix_spawn_file_actions_init(&actions)
-  defer { posix_spawn_file_actions_destroy(&actions) }
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-  posix_spawn_file_actions_addclose(&actions, fds[0])
-  let exe = "/proc/self/exe"
-  let args = [exe, "--compile-child", path, function, String(budget)]
-  var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-  defer { for a in argv { free(a) } }
-  var pid: pid_t = 0
-  let rc = posix_spawn(&pid, exe, &actions, nil, &argv, environ)
-  close(fds[1])
-  guard rc == 0 else {
-    close(fds[0])
-    throw BenchError("cannot start a child: \(String(cString: strerror(rc)))")
-  }
-  var output: [UInt8] = []
-  var buf = [UInt8](repeating: 0, count: 4096)
-  while true {
-    let k = read(fds[0], &buf, buf.count)
-    if k <= 0 { break }
-    output += buf[0..<k]
-  }
-  close(fds[0])
-  var status: Int32 = 0
-  while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-  let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  let (status, output) = try runProcess(
+    "/proc/self/exe", ["--compile-child", path, function, String(budget)], captureStderr: false)
+  let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
   let fields = text.split(separator: " ").map(String.init)
   guard fields.first == "ok", fields.count == 10 else {
     throw BenchError(text.isEmpty ? "the child died (status \(status))" : text)
