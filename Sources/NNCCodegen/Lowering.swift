@@ -99,6 +99,10 @@ final class FunctionLowering {
   /// Loops built so far (tells `loop` whether its body held another loop).
   var loopCount = 0
   var guardCount = 0
+  /// How many elements the scalar lowering (ScalarLowering.swift) works on at once: 1 for
+  /// scalar code, W for `<W x T>` vectors (the fused row kernels' lane sums emit whole groups of
+  /// `SummationOrder.lanes` terms as vectors). `laneType` is the register type at this width.
+  var lanes = 1
 
   init(ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?, kernels: KernelCache) {
     self.ctx = ctx
@@ -135,6 +139,8 @@ final class FunctionLowering {
   /// The in-register type (bool is i1).
   func regType(_ t: DType) -> LLVMTypeRef { t == .bool ? i1 : memType(t) }
   func ptrType(_ t: DType) -> LLVMTypeRef { LLVMPointerType(memType(t), 0) }
+  /// The register type at the current width: `regType(t)`, or `<lanes x regType(t)>`.
+  func laneType(_ t: DType) -> LLVMTypeRef { lanes == 1 ? regType(t) : LLVMVectorType(regType(t), UInt32(lanes)) }
 
   func constI64(_ v: Int) -> LLVMValueRef { LLVMConstInt(i64, UInt64(bitPattern: Int64(v)), 1) }
   func constI32(_ v: Int32) -> LLVMValueRef { LLVMConstInt(i32, UInt64(bitPattern: Int64(v)), 1) }
