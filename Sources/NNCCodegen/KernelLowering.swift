@@ -69,6 +69,8 @@ extension FunctionLowering {
       convKernel(attrs, ins[0], types[0], ins[1], types[1], o, rt)
     case .pool2d(let kind, let attrs):
       poolKernel(kind, attrs, ins[0], types[0], o, rt)
+    case .fused:
+      fusedKernel(inst, out: out, ins: ins)
     case .cond, .guardTrue:
       break  // lowered in the entry function
     }

@@ -95,6 +95,37 @@ private struct FunctionVerifier {
     }
   }
 
+  /// A `fused` instruction's region computes from the fused op's operands alone: every outer
+  /// value it reads is an operand, every operand is read, operands are distinct, and its ops
+  /// have no regions and no effects (a kernel runs its region for every element, unconditionally).
+  func fusedBody(_ inst: Instruction) throws(Diagnostic) {
+    guard let body = inst.regions.first else { return }
+    var seen: Set<Int> = []
+    for v in inst.operands where !seen.insert(v.id).inserted {
+      throw fail(inst, "fused: operand \(name(v)) is listed twice")
+    }
+    var inner: Set<Int> = []
+    var read: Set<Int> = []
+    func reads(_ v: Value, _ at: Instruction?) throws(Diagnostic) {
+      if inner.contains(v.id) { return }
+      guard seen.contains(v.id) else {
+        throw fail(at ?? inst, "fused: the body reads \(name(v)), which is not an operand of the fused op")
+      }
+      read.insert(v.id)
+    }
+    for b in body.instructions {
+      guard b.regions.isEmpty && !b.op.hasSideEffects else {
+        throw fail(b, "fused: the body may not contain \(b.op.mnemonic) (no regions or effects inside a fused kernel)")
+      }
+      for v in b.operands { try reads(v, b) }
+      for r in b.results { inner.insert(r.id) }
+    }
+    for v in body.terminator { try reads(v, nil) }
+    if let unused = inst.operands.first(where: { !read.contains($0.id) }) {
+      throw fail(inst, "fused: operand \(name(unused)) is not read by the body")
+    }
+  }
+
   mutating func run() throws(Diagnostic) {
     guard Identifier.isValid(f.name) else {
       throw fail(nil, "bad function name '\(f.name)' (a name is [A-Za-z_][A-Za-z0-9_.]*)")
@@ -144,7 +175,9 @@ private struct FunctionVerifier {
     var operandTypes: [TensorType] = []
     for v in inst.operands { operandTypes.append(try typeOf(v, inst)) }
     if inst.op.resultsDeclared {
-      guard operandTypes[0] == .scalar(.bool) else {
+      if case .fused = inst.op {
+        try fusedBody(inst)
+      } else if operandTypes[0] != .scalar(.bool) {
         throw fail(inst, "\(name): predicate must be bool[], got \(operandTypes[0])")
       }
       var declared: [TensorType] = []
