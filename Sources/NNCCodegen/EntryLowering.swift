@@ -228,9 +228,7 @@ extension FunctionLowering {
   /// as one `void **` array when `passesOperandArray`. Made once per `KernelKey` in the module
   /// and shared by every instruction with that key.
   func makeKernel(_ inst: Instruction) -> LLVMValueRef {
-    let key = KernelKey(
-      op: inst.op, operandTypes: inst.operands.map { f.type(of: $0)! }, resultTypes: inst.results.map { f.type(of: $0)! },
-      symbols: symbols)
+    let key = KernelKey(inst, in: f, symbols: symbols)
     if let kernel = kernels.kernels[key] { return kernel }
     let kernel = buildKernel(inst)
     kernels.kernels[key] = kernel
@@ -266,9 +264,13 @@ extension FunctionLowering {
     for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(fn, UInt32(ptrs.count + k)) }
     let outs = (0..<inst.results.count).map { LLVMGetParam(fn, UInt32($0))! }
     let ins = (0..<(packed ? 0 : inst.operands.count)).map { LLVMGetParam(fn, UInt32(inst.results.count + $0))! }
-    // A result with no elements needs no work; returning at once also keeps loop nests whose
-    // inner bound is 0 (`[2^48, 2^48, 0]`) from spinning through their outer ones.
-    let empty = LLVMBuildICmp(b, LLVMIntEQ, product(dims(f.type(of: inst.results[0])!)), constI64(0), "")
+    // Results with no elements need no work; returning at once also keeps loop nests whose
+    // inner bound is 0 (`[2^48, 2^48, 0]`) from spinning through their outer ones. (A fused
+    // row kernel can yield empty rows and nonempty row values at once: all must be empty.)
+    var empty = LLVMConstInt(i1, 1, 0)!
+    for r in inst.results {
+      empty = LLVMBuildAnd(b, empty, LLVMBuildICmp(b, LLVMIntEQ, product(dims(f.type(of: r)!)), constI64(0), ""), "")
+    }
     let work = LLVMAppendBasicBlockInContext(ctx, fn, "work")!
     let done = LLVMAppendBasicBlockInContext(ctx, fn, "done")!
     LLVMBuildCondBr(b, empty, done, work)

@@ -39,27 +39,57 @@ struct KernelKey: Hashable {
   var operandTypes: [TensorType]
   var resultTypes: [TensorType]
   var symbols: [String]
+  /// A fused op's region with values numbered by position (operands first), so fused ops
+  /// computing the same thing share one kernel.
+  var region: [RegionStep] = []
+
+  /// One op of a fused region: operand and result positions, result types.
+  struct RegionStep: Hashable {
+    var op: Op
+    var operands: [Int]
+    var resultTypes: [TensorType]
+  }
+
+  init(_ inst: Instruction, in f: Function, symbols: [String]) {
+    op = inst.op
+    operandTypes = inst.operands.map { f.type(of: $0)! }
+    resultTypes = inst.results.map { f.type(of: $0)! }
+    self.symbols = symbols
+    guard case .fused = inst.op, let body = inst.regions.first else { return }
+    var position: [Int: Int] = [:]
+    for (k, v) in inst.operands.enumerated() { position[v.id] = k }
+    for b in body.instructions {
+      region.append(
+        RegionStep(op: b.op, operands: b.operands.map { position[$0.id] ?? -1 }, resultTypes: b.results.map { f.type(of: $0)! }))
+      for r in b.results { position[r.id] = position.count }
+    }
+    region.append(RegionStep(op: .fused, operands: body.terminator.map { position[$0.id] ?? -1 }, resultTypes: []))
+  }
 }
 
-/// How many kernel calls the entry of `f` makes (every instruction but `cond` and `guard`) and
-/// how many distinct kernels they call (by `KernelKey`; a module shares kernels between
-/// functions too, so the module may hold fewer than the functions' sum).
-public func kernelCounts(_ f: Function) -> (calls: Int, distinct: Int) {
+/// How many kernel calls the entry of `f` makes (every instruction but `cond` and `guard`; a
+/// `fused` op is one call), how many distinct kernels they call (by `KernelKey`; a module
+/// shares kernels between functions too, so the module may hold fewer than the functions'
+/// sum), and how many of the calls are fused kernels.
+public func kernelCounts(_ f: Function) -> (calls: Int, distinct: Int, fused: Int) {
   var calls = 0
+  var fused = 0
   var keys: Set<KernelKey> = []
   let symbols = f.sizeSymbols
-  f.forEachInstruction { inst in
-    switch inst.op {
-    case .cond, .guardTrue: return
-    default:
-      calls += 1
-      keys.insert(
-        KernelKey(
-          op: inst.op, operandTypes: inst.operands.map { f.type(of: $0)! },
-          resultTypes: inst.results.map { f.type(of: $0)! }, symbols: symbols))
+  func walk(_ block: Block) {
+    for inst in block.instructions {
+      switch inst.op {
+      case .cond: inst.regions.forEach(walk)
+      case .guardTrue: continue
+      default:
+        calls += 1
+        if case .fused = inst.op { fused += 1 }
+        keys.insert(KernelKey(inst, in: f, symbols: symbols))
+      }
     }
   }
-  return (calls, keys.count)
+  walk(f.body)
+  return (calls, keys.count, fused)
 }
 
 /// The kernels of one module, by `KernelKey`: an instruction whose kernel exists already calls
