@@ -66,8 +66,12 @@ public enum FusedKernelShape: Hashable, Sendable {
 
     if !contractions.isEmpty {
       let c = contractions[0]
-      guard contractions.count == 1, body.instructions.first == c else {
-        return .failure(Rejection("a fused contraction must be the region's only contraction and its first op"))
+      guard contractions.count == 1 else {
+        return .failure(Rejection("a fused kernel holds at most one matmul or conv2d"))
+      }
+      guard body.instructions.first == c else {
+        return .failure(
+          Rejection("'\(c.op.mnemonic)' reads its operands from memory through its own loops; what feeds it is not fused into it"))
       }
       guard reduces.isEmpty, movement.isEmpty else {
         return .failure(Rejection("a contraction's epilogue takes elementwise ops only"))
