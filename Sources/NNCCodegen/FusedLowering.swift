@@ -91,7 +91,8 @@ final class FusedEmitter {
       }
       for (k, y) in self.body.terminator.enumerated() where isRow[k] {
         self.memo = [:]
-        let idx = r + [self.L.constI64(0)]
+        // `[..., 1]` (keepdims) or `[...]`.
+        let idx = self.type(y).rank == s.count ? r + [self.L.constI64(0)] : r
         let rowStrides = self.L.strides(self.type(y))
         self.source(y) { self.L.store(self.at(y, idx), out[k], self.L.dot(idx, rowStrides), self.type(y).dtype) }
       }

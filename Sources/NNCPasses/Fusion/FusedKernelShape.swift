@@ -14,8 +14,9 @@ public enum FusedKernelShape: Hashable, Sendable {
   /// one flat loop over the linear index computes it.
   case pointwise(shape: [Dim], flat: Bool)
   /// Reductions over the last axis of `shape` (every reduce reads a value of this shape with
-  /// `axes=[last]`, `keepdims=true`) with elementwise producers and consumers, computed row by
-  /// row: each reduction is a pass over the row (kept in cache), then the row's results.
+  /// `axes=[last]`; one without `keepdims=true` is only yielded) with elementwise producers and
+  /// consumers, computed row by row: each reduction is a pass over the row (kept in cache),
+  /// then the row's results.
   case rows(shape: [Dim])
   /// A matmul or conv2d (the region's first op, reading fused operands) whose result only
   /// elementwise ops read; the one yield has the contraction's shape and dtype. The elementwise
@@ -99,19 +100,37 @@ public enum FusedKernelShape: Hashable, Sendable {
       guard let s = types(reduces[0].operands[0])?.shape, !s.isEmpty else {
         return .failure(Rejection("a reduction of a 0-d value is not a row kernel"))
       }
+      // A reduction without keepdims gives one value per row that the region only yields
+      // (broadcasting `[N]` against `[N,L]` would align N with L).
+      var yieldedOnly: Set<Int> = []
+      let readInside = Set(body.instructions.flatMap { $0.operands.map(\.id) })
       for r in reduces {
-        guard case .reduce(_, let axes, let keep) = r.op, axes == [s.count - 1], keep else {
-          return .failure(Rejection("a row kernel reduces the last axis with keepdims=true"))
+        guard case .reduce(_, let axes, let keep) = r.op, axes == [s.count - 1] else {
+          return .failure(Rejection("a row kernel reduces the last axis"))
+        }
+        if !keep {
+          guard !readInside.contains(r.results[0].id) else {
+            return .failure(Rejection("a reduction without keepdims=true is only yielded by a row kernel, not read in it"))
+          }
+          yieldedOnly.insert(r.results[0].id)
         }
         guard types(r.operands[0])?.shape == s else {
           return .failure(Rejection("the reductions of one row kernel read values of one shape"))
         }
       }
-      for t in all + operandTypes where !t.broadcasts(to: s) {
+      for b in body.instructions {
+        for r in b.results where !yieldedOnly.contains(r.id) {
+          let t = types(r)!
+          guard t.broadcasts(to: s) else {
+            return .failure(Rejection("\(t) does not broadcast to the rows \(TensorType(t.dtype, s))"))
+          }
+        }
+      }
+      for t in operandTypes where !t.broadcasts(to: s) {
         return .failure(Rejection("\(t) does not broadcast to the rows \(TensorType(t.dtype, s))"))
       }
       let rowShape = Array(s.dropLast()) + [.int(1)]
-      for t in yieldTypes where t.shape != s && t.shape != rowShape {
+      for t in yieldTypes where t.shape != s && t.shape != rowShape && t.shape != Array(s.dropLast()) {
         return .failure(Rejection("a row kernel yields full rows or one value per row, not \(t)"))
       }
       return .success(.rows(shape: s))
