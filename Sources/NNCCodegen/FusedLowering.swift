@@ -165,9 +165,13 @@ final class FusedEmitter {
       self.memo = [:]
       let base = LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!
       var terms = LLVMGetUndef(vt)!
-      for j in 0..<lanes {
-        let k = LLVMBuildAdd(self.L.b, base, self.L.constI64(j), "")!
-        terms = LLVMBuildInsertElement(self.L.b, terms, self.at(x, r + [k]), self.L.constI64(j), "")
+      if FusedEmitter.vectorRows {
+        terms = self.vector(x, r + [base])
+      } else {
+        for j in 0..<lanes {
+          let k = LLVMBuildAdd(self.L.b, base, self.L.constI64(j), "")!
+          terms = LLVMBuildInsertElement(self.L.b, terms, self.at(x, r + [k]), self.L.constI64(j), "")
+        }
       }
       let acc = LLVMBuildLoad2(self.L.b, vt, accSlot, "")!
       LLVMBuildStore(self.L.b, self.lanewise(op, acc, terms, t), accSlot)
@@ -194,6 +198,7 @@ final class FusedEmitter {
   /// scalar lowering per lane for max/min.
   func lanewise(_ op: BinaryOp, _ a: LLVMValueRef, _ b: LLVMValueRef, _ t: DType) -> LLVMValueRef {
     if op == .add { return t.isFloat ? LLVMBuildFAdd(L.b, a, b, "") : LLVMBuildAdd(L.b, a, b, "") }
+    if FusedEmitter.vectorRows { return atWidth { L.binary(op, a, b, t) } }
     var v = a
     for j in 0..<SummationOrder.lanes {
       let lane = L.constI64(j)
@@ -201,6 +206,74 @@ final class FusedEmitter {
       v = LLVMBuildInsertElement(L.b, v, r, lane, "")
     }
     return v
+  }
+
+  // MARK: - whole groups of lanes
+
+  /// Whether row kernels compute each group of `SummationOrder.lanes` terms as `<lanes x T>`
+  /// vector code (the scalar lowering at `lanes` width) rather than lane by lane.
+  static let vectorRows = false
+
+  /// Runs `body` with the scalar lowering at `SummationOrder.lanes` width.
+  func atWidth<T>(_ body: () -> T) -> T {
+    let saved = L.lanes
+    L.lanes = SummationOrder.lanes
+    defer { L.lanes = saved }
+    return body()
+  }
+
+  /// `v` at the `lanes` consecutive indices `idx`, `idx + e_last`, ... along the row's last
+  /// axis (row kernels: every value broadcasts to the rows), as one `<lanes x T>` vector: a
+  /// value that varies along the last axis loads a vector, one that does not (a row value, a
+  /// broadcast operand, a constant) is a splat.
+  func vector(_ v: Value, _ idx: [LLVMValueRef]) -> LLVMValueRef {
+    let lanes = SummationOrder.lanes
+    let key = Key(id: -1 - v.id, index: idx)
+    if let m = memo[key] { return m }
+    let t = type(v)
+    let s = f.type(of: body.instructions.first { if case .reduce = $0.op { return true } else { return false } }!.operands[0])!
+    let varies = t.rank > 0 && t.shape[t.rank - 1] == s.shape[s.rank - 1] && s.shape[s.rank - 1] != .int(1)
+    let r: LLVMValueRef
+    if let row = rowValues[v.id] {
+      r = splat(row, t.dtype)
+    } else if !varies {
+      r = splat(at(v, FusedEmitter.broadcastIndex(idx, s, t, zero: L.constI64(0))), t.dtype)
+    } else if let p = buffers[v.id] {
+      let vt = LLVMVectorType(L.memType(t.dtype), UInt32(lanes))!
+      let at = L.elementPointer(p, L.memType(t.dtype), L.dot(FusedEmitter.broadcastIndex(idx, s, t, zero: L.constI64(0)), L.strides(t)))
+      let load = LLVMBuildLoad2(L.b, vt, LLVMBuildBitCast(L.b, at, LLVMPointerType(vt, 0), ""), "")!
+      LLVMSetAlignment(load, UInt32(t.dtype.byteSize))
+      r = t.dtype == .bool ? LLVMBuildICmp(L.b, LLVMIntNE, load, LLVMConstNull(vt), "") : load
+    } else {
+      let inst = definition[v.id]!
+      switch inst.op {
+      case .constant(let c) where c.data.count == 1:
+        r = splat(constantElement(c, t, L.constI64(0)), t.dtype)
+      case .constant(let c):
+        // A dense constant along the row: lane by lane from the global.
+        var out = LLVMGetUndef(LLVMVectorType(L.regType(t.dtype), UInt32(lanes)))!
+        let base = L.dot(FusedEmitter.broadcastIndex(idx, s, t, zero: L.constI64(0)), L.strides(t))
+        for j in 0..<lanes {
+          let e = constantElement(c, t, LLVMBuildAdd(L.b, base, L.constI64(j), "")!)
+          out = LLVMBuildInsertElement(L.b, out, e, L.constI64(j), "")
+        }
+        r = out
+      default:
+        let xs = inst.operands.map { vector($0, idx) }
+        r = atWidth { scalar(inst, xs) }
+      }
+    }
+    memo[key] = r
+    return r
+  }
+
+  /// A `<lanes x T>` vector of `x` in every lane.
+  func splat(_ x: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    let lanes = SummationOrder.lanes
+    let vt = LLVMVectorType(LLVMTypeOf(x), UInt32(lanes))!
+    let one = LLVMBuildInsertElement(L.b, LLVMGetUndef(vt), x, L.constI64(0), "")!
+    var zeros = [LLVMValueRef?](repeating: LLVMConstInt(L.i32, 0, 0), count: lanes)
+    return LLVMBuildShuffleVector(L.b, one, LLVMGetUndef(vt), LLVMConstVector(&zeros, UInt32(lanes)), "")
   }
 
   // MARK: - values
