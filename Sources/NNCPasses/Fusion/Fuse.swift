@@ -110,7 +110,7 @@ enum FusionPlanner {
         let inK = Set(members[g])
         func explain(_ why: String) { for u in us where inK.contains(u) { whyNot[Pair(k, u)] = why } }
         let candidate = (members[g] + [k]).sorted()
-        let inst = groupInstruction(candidate, insts, users: users, n: n, f: f)
+        let inst = groupInstruction(candidate, insts, users: users, definedAt: definedAt, n: n, f: f)
         switch FusedKernelShape.classify(inst, types: f.type(of:)) {
         case .failure(let why):
           explain("not fused: \(why.message)")
@@ -184,7 +184,7 @@ enum FusionPlanner {
       if group[k] >= 0 && members[group[k]].count > 1 {
         let g = group[k]
         guard roots[g] == k else { continue }
-        var fused = groupInstruction(members[g], insts, users: users, n: n, f: f, copySplats: true, into: &f)
+        var fused = groupInstruction(members[g], insts, users: users, definedAt: definedAt, n: n, f: f, copySplats: true, into: &f)
         fused.operands = fused.operands.map { replace[$0.id] ?? $0 }
         fused.regions[0] = substitute(fused.regions[0], replace)
         fused.recomputeFusedOperands()
@@ -261,22 +261,20 @@ enum FusionPlanner {
   /// constants they read (as they are for classifying, as fresh copies when building), and a
   /// yield of every member value used outside the group. Results are left empty.
   static func groupInstruction(
-    _ ms: [Int], _ insts: [Instruction], users: [Int: [Int]], n: Int, f: Function
+    _ ms: [Int], _ insts: [Instruction], users: [Int: [Int]], definedAt: [Int: Int], n: Int, f: Function
   ) -> Instruction {
     var scratch = f
-    return groupInstruction(ms, insts, users: users, n: n, f: f, copySplats: false, into: &scratch)
+    return groupInstruction(ms, insts, users: users, definedAt: definedAt, n: n, f: f, copySplats: false, into: &scratch)
   }
 
   static func groupInstruction(
-    _ ms: [Int], _ insts: [Instruction], users: [Int: [Int]], n: Int, f: Function, copySplats: Bool,
-    into g: inout Function
+    _ ms: [Int], _ insts: [Instruction], users: [Int: [Int]], definedAt: [Int: Int], n: Int, f: Function,
+    copySplats: Bool, into g: inout Function
   ) -> Instruction {
     let inGroup = Set(ms)
     var body = Block()
     var memberValues: Set<Int> = []
     for k in ms { for r in insts[k].results { memberValues.insert(r.id) } }
-    var definedAt: [Int: Int] = [:]
-    for (k, inst) in insts.enumerated() { for r in inst.results { definedAt[r.id] = k } }
     var copies: [Int: Value] = [:]
     for k in ms {
       var inst = insts[k]
