@@ -1,8 +1,10 @@
-// The caller-provided workspace (docs/abi.md): the header declares the workspace entries, the
-// size functions return the plan's bytes, results in a caller's workspace full of garbage are
-// the interpreter's exactly, a null or misaligned workspace is refused with status -1, the
-// kept workspace of `CompiledEntry.run` grows and is never shared between threads, and calls in
-// a preallocated workspace add no page faults.
+// The caller-provided workspace (docs/abi.md): the header declares the workspace entries (and a
+// C program calls them), the size functions return the plan's bytes, results in a caller's
+// workspace full of garbage are the interpreter's exactly, a null or misaligned workspace is
+// refused with status -1, the verifier refuses clashing symbols, the kept workspace of
+// `CompiledEntry.run` grows and is never shared between threads, and warm calls in a
+// preallocated or kept workspace (C entries, `CompiledEntry.run`, `CompiledFunction`) add no
+// page faults.
 
 import Dispatch
 import Foundation
