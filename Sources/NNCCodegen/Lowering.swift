@@ -1,12 +1,15 @@
 // Lowering one IR function to LLVM IR: one internal function per kernel (per instruction for
-// now; fusion comes later) and one entry function that allocates intermediates on the heap,
-// calls the kernels in order, branches for `cond`, checks `guard`s, and frees what it allocated.
+// now; fusion comes later) and the entry functions, which run the kernels in order in one
+// workspace of intermediates (the caller's, or allocated on the heap per call), branch for
+// `cond` and check `guard`s.
 //
 // The entry ABI (see docs/abi.md): `int32_t nnc_NAME(in0, ..., out0, ..., int64_t SYM0, ...)`
 // with one pointer per parameter and result (caller-allocated, row-major, bool as one byte) and
 // one size per symbol in order of first appearance in the parameter types. It returns 0, or
 // 1 when an allocation failed, or 2 + k when guard k (in text order) failed. A packed form
-// `nnc_NAME_packed(void **buffers, const int64_t *sizes)` takes the same in two arrays.
+// `nnc_NAME_packed(void **buffers, const int64_t *sizes)` takes the same in two arrays;
+// `nnc_NAME[_packed]_with_workspace` take a caller's workspace as well (-1 when it is null or
+// not 64-byte aligned) and `nnc_NAME[_packed]_workspace_size` say how many bytes it needs.
 
 import CLLVM
 import NNCIR
@@ -14,20 +17,17 @@ import NNCIR
 /// Status codes the entry function returns.
 public enum EntryStatus {
   public static let ok: Int32 = 0
+  /// The workspace could not be allocated (the allocating entries only).
   public static let outOfMemory: Int32 = 1
+  /// The caller's workspace is null or not 64-byte aligned while the call needs workspace
+  /// (the `_with_workspace` entries only; nothing was computed).
+  public static let invalidWorkspace: Int32 = -1
   /// Guard k failed: `firstGuard + k`.
   public static let firstGuard: Int32 = 2
 }
 
-/// The C names of a function's entry points.
-public struct EntryNames: Equatable, Sendable {
-  public var typed: String
-  public var packed: String
-
-  public init(_ functionName: String) {
-    (typed, packed) = CEntrySymbols.of(functionName)
-  }
-}
+/// The C names of a function's entry points (docs/abi.md).
+public typealias EntryNames = CEntrySymbols
 
 /// What makes two instructions' kernels the same function: the op with its attributes (floats
 /// in constants and `pad` values compare bit for bit, so `-0.0` and `0.0` stay apart), the
@@ -119,7 +119,8 @@ final class FunctionLowering {
   var symbolValues: [String: LLVMValueRef] = [:]
   /// Caller pointers of parameters and results, by value id.
   var buffers: [Int: LLVMValueRef] = [:]
-  /// The workspace (one malloc) and the byte offset of each other value's region in it.
+  /// The workspace (the body's third argument) and the byte offset of each other value's
+  /// region in it.
   var workspace: LLVMValueRef?
   var regionOffsets: [Int: LLVMValueRef] = [:]
   var statusSlot: LLVMValueRef!
