@@ -16,8 +16,8 @@ import Testing
 
 /// How many functions (`NNC_FUSION_FUNCTIONS` overrides), compiled as how many modules (one
 /// compile per batch keeps the debug-build test short).
-private let fusionCount = ProcessInfo.processInfo.environment["NNC_FUSION_FUNCTIONS"].flatMap(Int.init) ?? 120
-private let batches = 4
+private let fusionCount = ProcessInfo.processInfo.environment["NNC_FUSION_FUNCTIONS"].flatMap(Int.init) ?? 240
+private let batches = 8
 
 /// Symbol sizes, input seeds and fractions of special input values (0 makes empty tensors).
 private let runs: [(n: Int, seed: UInt64, special: Double)] = [(1, 1, 0), (3, 2, 0.3), (2, 3, 0.6), (0, 4, 0), (5, 5, 0.1)]
