@@ -7,8 +7,9 @@
 import NNCIR
 
 /// Random fusion-heavy functions that verify (see the file comment). Each function works on a
-/// row-major "activation" `[R, C]` or `[B, R, C]` (R sometimes the symbol N), or on an image
-/// `[B, C, H, W]` for conv2d, with parameters of broadcastable shapes beside it.
+/// row-major "activation" `[R, C]` or `[B, R, C]` (R sometimes the symbol N, C sometimes a long
+/// row of 16, 33 or 100), or on an image `[B, C, H, W]` for conv2d, with parameters of
+/// broadcastable shapes beside it.
 public struct FusionGraphGenerator {
   public var rng: SplitMix64
   /// Ops per function, at most.
@@ -33,7 +34,7 @@ public struct FusionGraphGenerator {
     if image {
       shape = [rows, .int(rng.int(1...3)), .int(rng.int(3...6)), .int(rng.int(3...6))]
     } else {
-      shape = [rows, .int(rng.int(1...7))]
+      shape = [rows, .int(rng.chance(0.2) ? rng.pick([16, 33, 100]) : rng.int(1...7))]
       if rng.chance(0.25) { shape.insert(.int(rng.int(1...3)), at: 0) }
     }
     let first = parameter(&b, TensorType(dtype, shape))
