@@ -237,7 +237,7 @@ private func disagreement(_ f: Function, _ g: Function, _ inputs: [NDArray]) -> 
   /// results, but not uses inside a fused op's region: the fused op's operand becomes %n while
   /// its body still reads %r, which no longer exists (the verifier after prune: "fused: the
   /// body reads %<2>, which is not an operand of the fused op").
-  @Test(.disabled("prune does not rename uses inside fused regions (Sources/NNCPasses/Cleanup/Prune.swift)"))
+  @Test
   func pruneRenamesUsesInsideFusedRegions() throws {
     var g = try loadGraph(
       """
@@ -269,7 +269,7 @@ private func disagreement(_ f: Function, _ g: Function, _ inputs: [NDArray]) -> 
   /// The pass first groups the reshape with the add and relu, and the conv2d then cannot join
   /// ("a contraction's epilogue takes elementwise ops only"): it stays a kernel of its own and
   /// its whole output goes through memory. The same for matmul with a reshaped f32[1,C] bias.
-  @Test(.disabled("fuse: a reshaped bias keeps matmul/conv2d from taking its epilogue (Sources/NNCPasses/Fusion)"))
+  @Test
   func aReshapedBiasStillFusesAsAnEpilogue() throws {
     var g = try loadGraph(
       """

@@ -74,8 +74,8 @@ public enum FusedKernelShape: Hashable, Sendable {
         return .failure(
           Rejection("'\(c.op.mnemonic)' reads its operands from memory through its own loops; what feeds it is not fused into it"))
       }
-      guard reduces.isEmpty, movement.isEmpty else {
-        return .failure(Rejection("a contraction's epilogue takes elementwise ops only"))
+      guard reduces.isEmpty else {
+        return .failure(Rejection("a contraction's epilogue takes no reductions"))
       }
       guard c.operands.allSatisfy(inst.operands.contains) else {
         return .failure(Rejection("the contraction must read the fused op's operands"))
@@ -87,8 +87,28 @@ public enum FusedKernelShape: Hashable, Sendable {
       guard yieldTypes[0] == ct else {
         return .failure(Rejection("the epilogue's result \(yieldTypes[0]) must have the contraction's type \(ct)"))
       }
-      for t in all + operandTypes where !t.broadcasts(to: ct.shape) && !contractionOperand(t, c, inst, types) {
-        return .failure(Rejection("\(t) does not broadcast to the contraction's result \(ct)"))
+      // What reads the contraction's result is elementwise on its shape (the epilogue runs on
+      // each output row as it is finished, so it may read no other element of it); what does
+      // not (a reshaped or expanded bias) is anything that broadcasts into it.
+      var fromC: Set<Int> = [c.results[0].id]
+      for b in body.instructions.dropFirst() where b.operands.contains(where: { fromC.contains($0.id) }) {
+        switch b.op {
+        case .unary, .binary, .compare, .select, .cast: break
+        default:
+          return .failure(Rejection("'\(b.op.mnemonic)' of the contraction's result is not elementwise"))
+        }
+        for o in b.operands {
+          guard let t = types(o), t.broadcasts(to: ct.shape) else {
+            return .failure(Rejection("\(types(o)?.description ?? "?") does not broadcast to the contraction's result \(ct)"))
+          }
+        }
+        guard types(b.results[0])?.shape == ct.shape else {
+          return .failure(Rejection("the epilogue keeps the contraction's shape \(ct)"))
+        }
+        fromC.insert(b.results[0].id)
+      }
+      guard fromC.contains(body.terminator[0].id) else {
+        return .failure(Rejection("the yield does not read the contraction's result"))
       }
       return .success(.epilogue(shape: ct.shape))
     }
@@ -156,10 +176,7 @@ public enum FusedKernelShape: Hashable, Sendable {
     return .success(.pointwise(shape: s, flat: flat))
   }
 
-  /// matmul and conv2d operands have their own shapes (their loops index them).
-  private static func contractionOperand(_ t: TensorType, _ c: Instruction, _ inst: Instruction, _ types: (Value) -> TensorType?) -> Bool {
-    c.operands.contains { types($0) == t }
-  }
+
 }
 
 /// An element count that may involve symbols: the product of the static dims and the sorted
