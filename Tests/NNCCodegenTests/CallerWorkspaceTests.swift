@@ -60,7 +60,7 @@ private func threadMinorFaults() -> Int {
 /// kernel now and then takes back pages of a warm buffer (bursts of thousands of faults in a
 /// few calls, never when this test runs alone); faults of the workspace itself would come in
 /// every call of every window.
-private func faultsPerCall(calls: Int = 20, windows: Int = 3, _ body: () -> Void) -> [Int] {
+private func faultsPerCall(calls: Int = 20, windows: Int = 6, _ body: () -> Void) -> [Int] {
   var faults = [Int](repeating: -1, count: calls)
   for _ in 0..<windows {
     for k in 0..<calls {
