@@ -16,8 +16,10 @@ let dwarfVersion: UInt64 = 4
 ///
 /// Line tables only (`LLVMDWARFEmissionLineTablesOnly`): the kernels have no source-level
 /// variables or types to describe (their arguments are buffers of the graph's values), and
-/// what a profiler or debugger needs is the function name and the line of every address,
-/// which line tables give (subprograms included, so backtraces name each frame's line).
+/// what a profiler or debugger needs is each function's name, which the symbol table gives,
+/// and the line of every address, return addresses included (so a backtrace shows the line
+/// of each frame), which the line table gives. The subprograms scope the locations in the IR;
+/// LLVM emits no DWARF entries for them in this mode.
 final class DebugInfo {
   let builder: LLVMDIBuilderRef
   let ctx: LLVMContextRef
