@@ -19,6 +19,16 @@ import NNCRuntime
 /// run and nothing crashes. A guard that fails at run time (the data took another branch than
 /// the traced one) throws `RuntimeError.guardFailed` with the guard's message and location.
 /// Non-contiguous input views are materialized first; results are fresh tensors.
+///
+/// Intermediates live in one workspace that the function keeps between calls (the compiled
+/// `nnc_NAME_packed_with_workspace` entry, docs/abi.md): 64-byte aligned, allocated on the
+/// first call that needs one, grown when a call at larger symbol sizes needs more bytes, reused
+/// otherwise (its pages are faulted in once, not per call), and freed with the last copy of
+/// the function. It only grows: a call at large sizes keeps its memory until then.
+/// Calling one function from several threads at once is safe: one call at a time holds the
+/// kept workspace, and a call that finds it held does not wait but runs in a workspace
+/// allocated for that call alone (as `nnc_NAME_packed` does), so concurrent calls never share
+/// bytes.
 public struct CompiledFunction: Sendable {
   /// The function as compiled (after the optimization passes), which fixes the parameter order
   /// and types, the results, and the guard numbering.
@@ -31,6 +41,9 @@ public struct CompiledFunction: Sendable {
   /// gives the `file:line: remark: pass: message` line `nnc --remarks` prints).
   public let remarks: [Remark]
   let entry: CompiledEntry
+
+  /// Bytes of the workspace kept between calls now (0 before a call that needed one).
+  public var workspaceBytes: Int { entry.workspace.capacity }
 
   /// Runs the compiled code on `inputs` (one per parameter, in order).
   public func callAsFunction(_ inputs: Tensor...) throws -> [Tensor] { try callAsFunction(inputs) }

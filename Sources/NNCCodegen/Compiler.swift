@@ -5,6 +5,7 @@
 
 import CLLVM
 import NNCIR
+import NNCPasses
 
 /// What `compile` produces.
 public struct CompiledModule: Sendable {
@@ -35,7 +36,7 @@ public struct CompileOptions: Hashable, Sendable {
 }
 
 /// The version of the code generator; part of every cache key.
-public let codegenVersion = "nnc-codegen-5"
+public let codegenVersion = "nnc-codegen-6"
 
 /// The version of LLVM the code generator was built against and links (`"14.0.6"`).
 public let llvmVersion = String(cString: cllvm_version_string())
@@ -59,6 +60,9 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
   }
   // The verifier has also ruled out two functions exporting one C symbol (LLVM would silently
   // rename the second, and the loader would call the wrong entry).
+  // A hand-written fused op the loop structures do not cover runs as its ops, one kernel each.
+  var graph = graph
+  graph.functions = graph.functions.map { $0.splittingUnfusable().0 }
   try checkCodegenLimits(graph)
   let tm = try TargetMachine(options.target)
   // Building the module runs in this process under the LLVM lock; optimizing and emitting run

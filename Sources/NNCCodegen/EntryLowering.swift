@@ -1,33 +1,36 @@
-// The entry function of each IR function: buffers, kernel calls in order, `cond` as a branch,
-// `guard` as a status check, and cleanup. Intermediates are regions of one heap workspace
-// (malloc at entry, free at exit) placed by the workspace plan, so values that are never live
-// at once share bytes; results are written straight into the caller's output buffers.
+// The entry functions of each IR function: buffers, kernel calls in order, `cond` as a branch,
+// `guard` as a status check. Intermediates are regions of one workspace placed by the workspace
+// plan, so values that are never live at once share bytes; results are written straight into
+// the caller's output buffers. The workspace is the caller's (`_with_workspace`, no allocation
+// at all) or malloc'd and freed per call (`nnc_NAME`, `nnc_NAME_packed`); both run one body.
 
 import CLLVM
 import NNCIR
 import NNCPasses
 
 extension FunctionLowering {
-  /// Builds the typed and the packed entry functions and every kernel they call.
+  /// Builds the six exported entry functions of `f` (docs/abi.md), the body they share, and
+  /// every kernel it calls.
   ///
-  /// The work is one internal function `nnc_NAME.body(void **buffers, const int64_t *sizes)`,
-  /// `noinline`; the packed entry forwards to it and the typed entry stores its arguments into
-  /// two stack arrays and calls it. Keeping the per-argument signature out of the function that
-  /// does the work keeps compile time linear in the number of inputs and outputs: LLVM's
-  /// attribute inference rebuilds a function's attribute list once per argument it annotates,
-  /// which is quadratic (a 4000-input concat took 115 s).
+  /// The work is one internal function
+  /// `nnc_NAME.body(void **buffers, const int64_t *sizes, void *workspace)`, `noinline`; the
+  /// packed entries call it (after allocating the workspace, or after checking the caller's)
+  /// and the typed entries store their arguments into two stack arrays and call the packed
+  /// ones. Keeping the per-argument signature out of the function that does the work keeps
+  /// compile time linear in the number of inputs and outputs: LLVM's attribute inference
+  /// rebuilds a function's attribute list once per argument it annotates, which is quadratic
+  /// (a 4000-input concat took 115 s).
   func lowerEntry() {
     let names = EntryNames(f.name)
     let i8pp = LLVMPointerType(i8p, 0)!
     let i64p = LLVMPointerType(i64, 0)!
-    var bodyParams: [LLVMTypeRef?] = [i8pp, i64p]
-    let bodyType = LLVMFunctionType(i32, &bodyParams, 2, 0)!
+    var bodyParams: [LLVMTypeRef?] = [i8pp, i64p, i8p]
+    let bodyType = LLVMFunctionType(i32, &bodyParams, 3, 0)!
     entry = LLVMAddFunction(module, names.typed + ".body", bodyType)
     LLVMSetLinkage(entry, LLVMInternalLinkage)
     addFunctionAttributes(entry)
     LLVMAddAttributeAtIndex(entry, functionAttrIndex, enumAttr(ctx, "noinline"))
     beginDebugFunction(entry, name: names.typed + ".body", at: functionLocation)
-    let pointerCount = f.parameters.count + f.resultTypes.count
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, entry, "entry"))
     statusSlot = LLVMBuildAlloca(b, i32, "status")
     LLVMBuildStore(b, constI32(EntryStatus.ok), statusSlot)
@@ -37,9 +40,7 @@ extension FunctionLowering {
       let slot = elementPointer(LLVMGetParam(entry, 0), i8p, constI64(k))
       return LLVMBuildBitCast(b, LLVMBuildLoad2(b, i8p, slot, ""), ptrType(t.dtype), "")!
     }
-    for (k, s) in symbols.enumerated() {
-      symbolValues[s] = LLVMBuildLoad2(b, i64, elementPointer(LLVMGetParam(entry, 1), i64, constI64(k)), "")
-    }
+    loadSymbols(from: LLVMGetParam(entry, 1))
     for (k, p) in f.parameters.enumerated() { buffers[p.value.id] = pointers[k] }
 
     // Results go straight into the caller's buffers when a top-level instruction makes them
@@ -55,43 +56,19 @@ extension FunctionLowering {
       }
     }
 
-    // Every other value gets a region of one heap workspace, allocated up front: one malloc,
-    // one null check and one free, so the entry's size stays linear in the number of values
-    // (a malloc per value with a failure edge each gave the cleanup block a phi per value with
-    // an incoming edge per value: quadratic, 14 s of llc for a 200-op chain). The workspace
-    // plan (NNCPasses/Memory/WorkspacePlan.swift) says where: values whose live intervals do
-    // not overlap share bytes. Statically sized values have constant offsets below the plan's
+    // Every other value gets a region of one workspace, one block for the whole call, so the
+    // entry's size stays linear in the number of values (a malloc per value with a failure
+    // edge each gave the cleanup block a phi per value with an incoming edge per value:
+    // quadratic, 14 s of llc for a 200-op chain). The workspace plan
+    // (NNCPasses/Memory/WorkspacePlan.swift) says where: values whose live intervals do not
+    // overlap share bytes. Statically sized values have constant offsets below the plan's
     // static peak; symbolically sized ones share slots, each as large as its largest value at
-    // run time, laid out above it. Regions start at multiples of 64 bytes (cache lines, the
-    // widest vector loads). The workspace pointer lives in a stack slot that starts null, so
-    // cleanup frees exactly what was allocated.
+    // run time, laid out above it (`workspaceLayout`). Regions start at multiples of 64 bytes
+    // from the workspace's start (cache lines, the widest vector loads).
     let plan = WorkspacePlan(f)
-    let malloc = declare("malloc", i8p, [i64])
-    let free = declare("free", void, [i8p])
-    let workspaceSlot = LLVMBuildAlloca(b, i8p, "workspace")!
-    LLVMBuildStore(b, LLVMConstNull(i8p), workspaceSlot)
-    let failed = block("alloc.failed", in: entry)
-    var total = constI64(plan.staticBytes)
-    var slotOffsets: [LLVMValueRef] = []
-    for members in plan.slots {
-      slotOffsets.append(total)
-      var largest = constI64(0)
-      for r in members {
-        let t = f.type(of: r)!
-        let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
-        let rounded = LLVMBuildAnd(b, LLVMBuildAdd(b, bytes, constI64(63), ""), constI64(-64), "")!
-        largest = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGT, rounded, largest, ""), rounded, largest, "")!
-      }
-      total = LLVMBuildAdd(b, total, largest, "")
-    }
     if !plan.values.isEmpty {
-      let size = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, total, constI64(0), ""), constI64(1), total, "")!
-      let raw = call(malloc, [size])
-      LLVMBuildStore(b, raw, workspaceSlot)
-      let ok = block("alloc.ok", in: entry)
-      LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, ok)
-      LLVMPositionBuilderAtEnd(b, ok)
-      workspace = raw
+      workspace = LLVMGetParam(entry, 2)
+      let slotOffsets = workspaceLayout(plan).slotOffsets
       for r in plan.values {
         if let offset = plan.offsets[r.id] {
           regionOffsets[r.id] = constI64(offset)
@@ -100,29 +77,144 @@ extension FunctionLowering {
         }
       }
     }
-    let bodyStart = LLVMGetInsertBlock(b)!
     cleanupBlock = block("cleanup", in: entry)
-
-    LLVMPositionBuilderAtEnd(b, failed)
-    LLVMBuildStore(b, constI32(EntryStatus.outOfMemory), statusSlot)
-    LLVMBuildBr(b, cleanupBlock)
-
-    LLVMPositionBuilderAtEnd(b, bodyStart)
     lowerBlock(f.body)
     for (v, k) in outputCopies {
       let t = f.type(of: v)!
       memcpy(pointers[f.parameters.count + k], buffer(v), t)
     }
     LLVMBuildBr(b, cleanupBlock)
-
     LLVMPositionBuilderAtEnd(b, cleanupBlock)
-    _ = call(free, [LLVMBuildLoad2(b, i8p, workspaceSlot, "")!])
     LLVMBuildRet(b, LLVMBuildLoad2(b, i32, statusSlot, ""))
-    // The typed and packed entries only forward to the body: no subprogram, no lines.
+    // The exported entries only allocate and forward to the body: no subprogram, no lines.
     endDebugFunction()
 
-    lowerTypedEntry(names, pointerCount: pointerCount, bodyType: bodyType)
-    lowerPackedEntry(names, bodyType: bodyType)
+    let size = lowerWorkspaceSizeEntries(names, plan)
+    let withWorkspace = lowerPackedWithWorkspaceEntry(names, bodyType: bodyType, size: size)
+    let allocating = lowerPackedEntry(names, plan, bodyType: bodyType, size: size)
+    lowerTypedEntry(names.typed, calling: allocating, takesWorkspace: false)
+    lowerTypedEntry(names.typedWithWorkspace, calling: withWorkspace, takesWorkspace: true)
+  }
+
+  /// Sets `symbolValues` to the sizes read from the `int64_t` array `sizes` (ABI order).
+  func loadSymbols(from sizes: LLVMValueRef) {
+    for (k, s) in symbols.enumerated() {
+      symbolValues[s] = LLVMBuildLoad2(b, i64, elementPointer(sizes, i64, constI64(k)), "")
+    }
+  }
+
+  /// The workspace's layout at the current `symbolValues`, emitted at the builder's position:
+  /// the byte offset of each slot of `plan` (one after another above the static part) and the
+  /// bytes of the whole (the static part plus every slot at its largest value; 0 when the plan
+  /// has no values). The body takes its offsets from here and the `_workspace_size` entries
+  /// return `bytes`, so what a caller is told to provide and what the body uses are one
+  /// computation: `WorkspacePlan.plannedBytes(symbols:)`.
+  func workspaceLayout(_ plan: WorkspacePlan) -> (bytes: LLVMValueRef, slotOffsets: [LLVMValueRef]) {
+    var total = constI64(plan.staticBytes)
+    var slotOffsets: [LLVMValueRef] = []
+    for members in plan.slots {
+      slotOffsets.append(total)
+      var largest = constI64(0)
+      for r in members {
+        let t = f.type(of: r)!
+        let bytes = LLVMBuildMul(b, product(dims(t)), constI64(t.dtype.byteSize), "")!
+        let align = WorkspacePlan.alignment
+        let rounded = LLVMBuildAnd(b, LLVMBuildAdd(b, bytes, constI64(align - 1), ""), constI64(-align), "")!
+        largest = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGT, rounded, largest, ""), rounded, largest, "")!
+      }
+      total = LLVMBuildAdd(b, total, largest, "")
+    }
+    return (total, slotOffsets)
+  }
+
+  /// `int64_t nnc_NAME_packed_workspace_size(const int64_t *sizes)` and
+  /// `int64_t nnc_NAME_workspace_size(int64_t SYM0, ...)`: the bytes of workspace a call at
+  /// these sizes needs (`workspaceLayout`). Returns the packed one, which the entries call.
+  func lowerWorkspaceSizeEntries(_ names: EntryNames, _ plan: WorkspacePlan) -> LLVMValueRef {
+    var packedParams: [LLVMTypeRef?] = [LLVMPointerType(i64, 0)]
+    let packed = LLVMAddFunction(module, names.packedWorkspaceSize, LLVMFunctionType(i64, &packedParams, 1, 0))!
+    addFunctionAttributes(packed)
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, packed, "entry"))
+    let saved = symbolValues
+    loadSymbols(from: LLVMGetParam(packed, 0))
+    LLVMBuildRet(b, workspaceLayout(plan).bytes)
+    symbolValues = saved
+
+    var typedParams: [LLVMTypeRef?] = symbols.map { _ in i64 }
+    let typed = LLVMAddFunction(module, names.typedWorkspaceSize, LLVMFunctionType(i64, &typedParams, UInt32(symbols.count), 0))!
+    addFunctionAttributes(typed)
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, typed, "entry"))
+    let sizeArray = symbolArray(typed, firstParameter: 0)
+    LLVMBuildRet(b, call(packed, [sizeArray]))
+    return packed
+  }
+
+  /// A stack array holding the size parameters of `fn` (from parameter `firstParameter` on).
+  private func symbolArray(_ fn: LLVMValueRef, firstParameter: Int) -> LLVMValueRef {
+    let sizeArray = LLVMBuildArrayAlloca(b, i64, constI64(max(1, symbols.count)), "sizes")!
+    for k in 0..<symbols.count {
+      LLVMBuildStore(b, LLVMGetParam(fn, UInt32(firstParameter + k)), elementPointer(sizeArray, i64, constI64(k)))
+    }
+    return sizeArray
+  }
+
+  /// `int32_t nnc_NAME_packed_with_workspace(void **buffers, const int64_t *sizes, void *ws)`:
+  /// the body in the caller's workspace, after checking it: when the call needs workspace
+  /// (`size` is not 0), a null or not 64-byte-aligned `ws` returns
+  /// `EntryStatus.invalidWorkspace` and computes nothing. Allocates nothing.
+  func lowerPackedWithWorkspaceEntry(_ names: EntryNames, bodyType: LLVMTypeRef, size: LLVMValueRef) -> LLVMValueRef {
+    let fn = LLVMAddFunction(module, names.packedWithWorkspace, bodyType)!
+    addFunctionAttributes(fn)
+    // The typed entry calls it rather than getting a copy (one check, one call site).
+    LLVMAddAttributeAtIndex(fn, functionAttrIndex, enumAttr(ctx, "noinline"))
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
+    let (buffersArg, sizesArg, ws) = (LLVMGetParam(fn, 0)!, LLVMGetParam(fn, 1)!, LLVMGetParam(fn, 2)!)
+    let needed = LLVMBuildICmp(b, LLVMIntNE, call(size, [sizesArg]), constI64(0), "")
+    let misaligned = LLVMBuildICmp(
+      b, LLVMIntNE, LLVMBuildAnd(b, LLVMBuildPtrToInt(b, ws, i64, ""), constI64(WorkspacePlan.alignment - 1), ""), constI64(0), "")
+    let unusable = LLVMBuildOr(b, LLVMBuildIsNull(b, ws, ""), misaligned, "")
+    let invalid = block("workspace.invalid", in: fn)
+    let run = block("run", in: fn)
+    LLVMBuildCondBr(b, LLVMBuildAnd(b, needed, unusable, ""), invalid, run)
+    LLVMPositionBuilderAtEnd(b, invalid)
+    LLVMBuildRet(b, constI32(EntryStatus.invalidWorkspace))
+    LLVMPositionBuilderAtEnd(b, run)
+    var args: [LLVMValueRef?] = [buffersArg, sizesArg, ws]
+    LLVMBuildRet(b, LLVMBuildCall2(b, bodyType, entry, &args, 3, ""))
+    return fn
+  }
+
+  /// `int32_t nnc_NAME_packed(void **buffers, const int64_t *sizes)`: the body in a workspace
+  /// malloc'd for this call (`size` bytes, at least 1) and freed before returning; returns
+  /// `EntryStatus.outOfMemory` when malloc fails. A function without workspace values
+  /// allocates nothing.
+  func lowerPackedEntry(_ names: EntryNames, _ plan: WorkspacePlan, bodyType: LLVMTypeRef, size: LLVMValueRef) -> LLVMValueRef {
+    var params: [LLVMTypeRef?] = [LLVMPointerType(i8p, 0), LLVMPointerType(i64, 0)]
+    let fn = LLVMAddFunction(module, names.packed, LLVMFunctionType(i32, &params, 2, 0))!
+    addFunctionAttributes(fn)
+    // The typed entry calls it rather than getting a copy: one malloc site per function.
+    LLVMAddAttributeAtIndex(fn, functionAttrIndex, enumAttr(ctx, "noinline"))
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
+    let (buffersArg, sizesArg) = (LLVMGetParam(fn, 0)!, LLVMGetParam(fn, 1)!)
+    guard !plan.values.isEmpty else {
+      var args: [LLVMValueRef?] = [buffersArg, sizesArg, LLVMConstNull(i8p)]
+      LLVMBuildRet(b, LLVMBuildCall2(b, bodyType, entry, &args, 3, ""))
+      return fn
+    }
+    let bytes = call(size, [sizesArg])
+    let request = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, bytes, constI64(0), ""), constI64(1), bytes, "")!
+    let raw = call(declare("malloc", i8p, [i64]), [request])
+    let failed = block("alloc.failed", in: fn)
+    let run = block("run", in: fn)
+    LLVMBuildCondBr(b, LLVMBuildIsNull(b, raw, ""), failed, run)
+    LLVMPositionBuilderAtEnd(b, failed)
+    LLVMBuildRet(b, constI32(EntryStatus.outOfMemory))
+    LLVMPositionBuilderAtEnd(b, run)
+    var args: [LLVMValueRef?] = [buffersArg, sizesArg, raw]
+    let status = LLVMBuildCall2(b, bodyType, entry, &args, 3, "")!
+    _ = call(declare("free", void, [i8p]), [raw])
+    LLVMBuildRet(b, status)
+    return fn
   }
 
   /// The buffer of `v` as a typed pointer: a parameter's or result's caller pointer, or, for
@@ -137,33 +229,23 @@ extension FunctionLowering {
     return LLVMBuildBitCast(b, region, ptrType(f.type(of: v)!.dtype), "")
   }
 
-  /// `int32_t nnc_NAME(in0, ..., out0, ..., int64_t SYM0, ...)`: the arguments into two stack
-  /// arrays, then the body.
-  func lowerTypedEntry(_ names: EntryNames, pointerCount: Int, bodyType: LLVMTypeRef) {
+  /// A typed entry, `int32_t NAME(in0, ..., out0, ..., [void *workspace,] int64_t SYM0, ...)`:
+  /// the buffers and sizes into two stack arrays, then `packed` (which takes the workspace as
+  /// its third argument when `takesWorkspace`).
+  func lowerTypedEntry(_ name: String, calling packed: LLVMValueRef, takesWorkspace: Bool) {
     let types = f.parameterTypes + f.resultTypes
-    var ps: [LLVMTypeRef?] = types.map { ptrType($0.dtype) } + symbols.map { _ in i64 }
-    let fn = LLVMAddFunction(module, names.typed, LLVMFunctionType(i32, &ps, UInt32(ps.count), 0))!
+    let pointerCount = types.count
+    var ps: [LLVMTypeRef?] = types.map { ptrType($0.dtype) } + (takesWorkspace ? [i8p] : []) + symbols.map { _ in i64 }
+    let fn = LLVMAddFunction(module, name, LLVMFunctionType(i32, &ps, UInt32(ps.count), 0))!
     addFunctionAttributes(fn)
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
     let pointerArray = LLVMBuildArrayAlloca(b, i8p, constI64(max(1, pointerCount)), "buffers")!
     for k in 0..<pointerCount {
       LLVMBuildStore(b, LLVMBuildBitCast(b, LLVMGetParam(fn, UInt32(k)), i8p, ""), elementPointer(pointerArray, i8p, constI64(k)))
     }
-    let sizeArray = LLVMBuildArrayAlloca(b, i64, constI64(max(1, symbols.count)), "sizes")!
-    for k in 0..<symbols.count {
-      LLVMBuildStore(b, LLVMGetParam(fn, UInt32(pointerCount + k)), elementPointer(sizeArray, i64, constI64(k)))
-    }
-    var args: [LLVMValueRef?] = [pointerArray, sizeArray]
-    LLVMBuildRet(b, LLVMBuildCall2(b, bodyType, entry, &args, 2, ""))
-  }
-
-  /// `int32_t nnc_NAME_packed(void **buffers, const int64_t *sizes)`: the body itself.
-  func lowerPackedEntry(_ names: EntryNames, bodyType: LLVMTypeRef) {
-    let fn = LLVMAddFunction(module, names.packed, bodyType)!
-    addFunctionAttributes(fn)
-    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
-    var args: [LLVMValueRef?] = [LLVMGetParam(fn, 0), LLVMGetParam(fn, 1)]
-    LLVMBuildRet(b, LLVMBuildCall2(b, bodyType, entry, &args, 2, ""))
+    let sizeArray = symbolArray(fn, firstParameter: pointerCount + (takesWorkspace ? 1 : 0))
+    let args = [pointerArray, sizeArray] + (takesWorkspace ? [LLVMGetParam(fn, UInt32(pointerCount))!] : [])
+    LLVMBuildRet(b, call(packed, args))
   }
 
   func memcpy(_ dst: LLVMValueRef, _ src: LLVMValueRef, _ t: TensorType) {
@@ -236,9 +318,7 @@ extension FunctionLowering {
   /// as one `void **` array when `passesOperandArray`. Made once per `KernelKey` in the module
   /// and shared by every instruction with that key.
   func makeKernel(_ inst: Instruction) -> LLVMValueRef {
-    let key = KernelKey(
-      op: inst.op, operandTypes: inst.operands.map { f.type(of: $0)! }, resultTypes: inst.results.map { f.type(of: $0)! },
-      symbols: symbols)
+    let key = KernelKey(inst, in: f, symbols: symbols)
     if let kernel = kernels.kernels[key] { return kernel }
     let kernel = buildKernel(inst, named: kernelName(for: inst))
     kernels.kernels[key] = kernel
@@ -306,9 +386,13 @@ extension FunctionLowering {
     for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(fn, UInt32(ptrs.count + k)) }
     let outs = (0..<inst.results.count).map { LLVMGetParam(fn, UInt32($0))! }
     let ins = (0..<(packed ? 0 : inst.operands.count)).map { LLVMGetParam(fn, UInt32(inst.results.count + $0))! }
-    // A result with no elements needs no work; returning at once also keeps loop nests whose
-    // inner bound is 0 (`[2^48, 2^48, 0]`) from spinning through their outer ones.
-    let empty = LLVMBuildICmp(b, LLVMIntEQ, product(dims(f.type(of: inst.results[0])!)), constI64(0), "")
+    // Results with no elements need no work; returning at once also keeps loop nests whose
+    // inner bound is 0 (`[2^48, 2^48, 0]`) from spinning through their outer ones. (A fused
+    // row kernel can yield empty rows and nonempty row values at once: all must be empty.)
+    var empty = LLVMConstInt(i1, 1, 0)!
+    for r in inst.results {
+      empty = LLVMBuildAnd(b, empty, LLVMBuildICmp(b, LLVMIntEQ, product(dims(f.type(of: r)!)), constI64(0), ""), "")
+    }
     let work = LLVMAppendBasicBlockInContext(ctx, fn, "work")!
     let done = LLVMAppendBasicBlockInContext(ctx, fn, "done")!
     LLVMBuildCondBr(b, empty, done, work)

@@ -1,4 +1,5 @@
-// The C header for a compiled graph: one typed and one packed entry point per function.
+// The C header for a compiled graph: per function, the typed and packed entry points, their
+// forms that take the caller's workspace, and the functions that say how large it must be.
 
 import NNCIR
 
@@ -26,10 +27,17 @@ public func cHeader(_ graph: Graph) -> String {
      *
      * Each function has a typed entry and a packed one. Buffers are dense, row-major, owned by
      * the caller; bool elements are one byte (0 or 1). Outputs must not overlap inputs or each
-     * other. Symbolic sizes are passed after the buffers, in the order listed. Intermediates
-     * are allocated with malloc and freed before returning.
+     * other. Symbolic sizes are passed after the buffers, in the order listed.
      *
-     * Return value: 0 on success, 1 when an allocation failed, 2 + k when guard k failed.
+     * Intermediates live in one workspace. nnc_NAME and nnc_NAME_packed malloc it and free it
+     * before returning. The _with_workspace forms allocate nothing: they use the caller's
+     * workspace, which must hold at least nnc_NAME_workspace_size(sizes) bytes (0 when the
+     * call needs none; the pointer is then not used) and be 64-byte aligned; its contents need
+     * not be initialized, and are unspecified afterwards. One workspace must not be used by two
+     * calls at once.
+     *
+     * Return value: 0 on success, 1 when allocating the workspace failed, 2 + k when guard k
+     * failed, -1 when the caller's workspace is NULL or not 64-byte aligned (nothing computed).
      */
     #ifndef \(guardName)
     #define \(guardName)
@@ -62,9 +70,23 @@ public func cHeader(_ graph: Graph) -> String {
       doc.append(" *   returns \(2 + k) when guard \(k) fails\(m.isEmpty ? "" : ": " + String(m.split(separator: "*/", omittingEmptySubsequences: false).joined(separator: "* /")))")
     }
     out += "/* @\(f.name)\n" + doc.joined(separator: "\n") + "\n */\n"
-    out += "int32_t \(names.typed)(\(params.isEmpty ? "void" : params.joined(separator: ", ")));\n"
+    let typedParams = params.isEmpty ? "void" : params.joined(separator: ", ")
+    let buffers = params.prefix(f.parameters.count + f.resultTypes.count)
+    let sizes = params.suffix(f.sizeSymbols.count)
+    out += "int32_t \(names.typed)(\(typedParams));\n"
     out += "/* The same with buffers (parameters, then results) and sizes in arrays. */\n"
-    out += "int32_t \(names.packed)(void *const *buffers, const int64_t *sizes);\n\n"
+    out += "int32_t \(names.packed)(void *const *buffers, const int64_t *sizes);\n"
+    out += "/* Bytes of workspace a call at these sizes needs. */\n"
+    out += "int64_t \(names.typedWorkspaceSize)(\(sizes.isEmpty ? "void" : sizes.joined(separator: ", ")));\n"
+    out += "int64_t \(names.packedWorkspaceSize)(const int64_t *sizes);\n"
+    out += "/* The entries in the caller's workspace: no allocation. */\n"
+    // A parameter or symbol may be called `workspace`: the pointer then takes another name.
+    var workspace = "workspace"
+    while f.parameters.contains(where: { cName($0.name) == workspace }) || f.sizeSymbols.contains(where: { cName($0) == workspace }) {
+      workspace += "_"
+    }
+    out += "int32_t \(names.typedWithWorkspace)(\((buffers + ["void *\(workspace)"] + sizes).joined(separator: ", ")));\n"
+    out += "int32_t \(names.packedWithWorkspace)(void *const *buffers, const int64_t *sizes, void *workspace);\n\n"
   }
   out += """
     #ifdef __cplusplus

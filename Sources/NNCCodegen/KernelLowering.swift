@@ -69,6 +69,8 @@ extension FunctionLowering {
       convKernel(attrs, ins[0], types[0], ins[1], types[1], o, rt)
     case .pool2d(let kind, let attrs):
       poolKernel(kind, attrs, ins[0], types[0], o, rt)
+    case .fused:
+      fusedKernel(inst, out: out, ins: ins)
     case .cond, .guardTrue:
       break  // lowered in the entry function
     }
@@ -302,7 +304,13 @@ extension FunctionLowering {
 
   /// out[..., i, j] = sum_p a[..., i, p] * b[..., p, j], accumulated in p order with j innermost
   /// (contiguous, so it vectorizes without reassociation).
-  func matmulKernel(_ a: LLVMValueRef, _ at: TensorType, _ bb: LLVMValueRef, _ bt: TensorType, _ o: LLVMValueRef, _ rt: TensorType) {
+  /// `rowEpilogue`, when given, runs after each output row is complete, with the row's index
+  /// (batch indices, then i): a fused kernel's elementwise epilogue, applied while the row is
+  /// in cache.
+  func matmulKernel(
+    _ a: LLVMValueRef, _ at: TensorType, _ bb: LLVMValueRef, _ bt: TensorType, _ o: LLVMValueRef, _ rt: TensorType,
+    rowEpilogue: (([LLVMValueRef]) -> Void)? = nil
+  ) {
     let t = rt.dtype
     let batchShape = Array(rt.shape.dropLast(2))
     let batchType = TensorType(t, batchShape)
@@ -332,6 +340,7 @@ extension FunctionLowering {
             self.store(self.binary(.add, acc, self.binary(.mul, av, bv, t), t), o, off, t)
           }
         }
+        rowEpilogue?(bidx + [i])
       }
     }
   }
@@ -340,7 +349,12 @@ extension FunctionLowering {
   /// The innermost loop runs over output columns x, within the range whose input column is
   /// inside the image (no per-element bounds checks), so it vectorizes; each output still sums
   /// its terms in the interpreter's order, so results agree bit for bit.
-  func convKernel(_ p: Conv2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ w: LLVMValueRef, _ wt: TensorType, _ o: LLVMValueRef, _ rt: TensorType) {
+  /// `rowEpilogue`, when given, runs after each output row (n, co, y) is complete, with that
+  /// index: a fused kernel's elementwise epilogue.
+  func convKernel(
+    _ p: Conv2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ w: LLVMValueRef, _ wt: TensorType, _ o: LLVMValueRef,
+    _ rt: TensorType, rowEpilogue: (([LLVMValueRef]) -> Void)? = nil
+  ) {
     let t = rt.dtype
     let (h, wd) = (dim(xt.shape[2]), dim(xt.shape[3]))
     let (oc, cg, kh, kw) = (dim(wt.shape[0]), dim(wt.shape[1]), dim(wt.shape[2]), dim(wt.shape[3]))
@@ -376,6 +390,7 @@ extension FunctionLowering {
           }
         }
       }
+      rowEpilogue?([n, co, y])
     }
   }
 

@@ -1,12 +1,15 @@
 // Lowering one IR function to LLVM IR: one internal function per kernel (per instruction for
-// now; fusion comes later) and one entry function that allocates intermediates on the heap,
-// calls the kernels in order, branches for `cond`, checks `guard`s, and frees what it allocated.
+// now; fusion comes later) and the entry functions, which run the kernels in order in one
+// workspace of intermediates (the caller's, or allocated on the heap per call), branch for
+// `cond` and check `guard`s.
 //
 // The entry ABI (see docs/abi.md): `int32_t nnc_NAME(in0, ..., out0, ..., int64_t SYM0, ...)`
 // with one pointer per parameter and result (caller-allocated, row-major, bool as one byte) and
 // one size per symbol in order of first appearance in the parameter types. It returns 0, or
 // 1 when an allocation failed, or 2 + k when guard k (in text order) failed. A packed form
-// `nnc_NAME_packed(void **buffers, const int64_t *sizes)` takes the same in two arrays.
+// `nnc_NAME_packed(void **buffers, const int64_t *sizes)` takes the same in two arrays;
+// `nnc_NAME[_packed]_with_workspace` take a caller's workspace as well (-1 when it is null or
+// not 64-byte aligned) and `nnc_NAME[_packed]_workspace_size` say how many bytes it needs.
 
 import CLLVM
 import NNCIR
@@ -14,20 +17,17 @@ import NNCIR
 /// Status codes the entry function returns.
 public enum EntryStatus {
   public static let ok: Int32 = 0
+  /// The workspace could not be allocated (the allocating entries only).
   public static let outOfMemory: Int32 = 1
+  /// The caller's workspace is null or not 64-byte aligned while the call needs workspace
+  /// (the `_with_workspace` entries only; nothing was computed).
+  public static let invalidWorkspace: Int32 = -1
   /// Guard k failed: `firstGuard + k`.
   public static let firstGuard: Int32 = 2
 }
 
-/// The C names of a function's entry points.
-public struct EntryNames: Equatable, Sendable {
-  public var typed: String
-  public var packed: String
-
-  public init(_ functionName: String) {
-    (typed, packed) = CEntrySymbols.of(functionName)
-  }
-}
+/// The C names of a function's entry points (docs/abi.md).
+public typealias EntryNames = CEntrySymbols
 
 /// What makes two instructions' kernels the same function: the op with its attributes (floats
 /// in constants and `pad` values compare bit for bit, so `-0.0` and `0.0` stay apart), the
@@ -39,27 +39,57 @@ struct KernelKey: Hashable {
   var operandTypes: [TensorType]
   var resultTypes: [TensorType]
   var symbols: [String]
+  /// A fused op's region with values numbered by position (operands first), so fused ops
+  /// computing the same thing share one kernel.
+  var region: [RegionStep] = []
+
+  /// One op of a fused region: operand and result positions, result types.
+  struct RegionStep: Hashable {
+    var op: Op
+    var operands: [Int]
+    var resultTypes: [TensorType]
+  }
+
+  init(_ inst: Instruction, in f: Function, symbols: [String]) {
+    op = inst.op
+    operandTypes = inst.operands.map { f.type(of: $0)! }
+    resultTypes = inst.results.map { f.type(of: $0)! }
+    self.symbols = symbols
+    guard case .fused = inst.op, let body = inst.regions.first else { return }
+    var position: [Int: Int] = [:]
+    for (k, v) in inst.operands.enumerated() { position[v.id] = k }
+    for b in body.instructions {
+      region.append(
+        RegionStep(op: b.op, operands: b.operands.map { position[$0.id] ?? -1 }, resultTypes: b.results.map { f.type(of: $0)! }))
+      for r in b.results { position[r.id] = position.count }
+    }
+    region.append(RegionStep(op: .fused, operands: body.terminator.map { position[$0.id] ?? -1 }, resultTypes: []))
+  }
 }
 
-/// How many kernel calls the entry of `f` makes (every instruction but `cond` and `guard`) and
-/// how many distinct kernels they call (by `KernelKey`; a module shares kernels between
-/// functions too, so the module may hold fewer than the functions' sum).
-public func kernelCounts(_ f: Function) -> (calls: Int, distinct: Int) {
+/// How many kernel calls the entry of `f` makes (every instruction but `cond` and `guard`; a
+/// `fused` op is one call), how many distinct kernels they call (by `KernelKey`; a module
+/// shares kernels between functions too, so the module may hold fewer than the functions'
+/// sum), and how many of the calls are fused kernels.
+public func kernelCounts(_ f: Function) -> (calls: Int, distinct: Int, fused: Int) {
   var calls = 0
+  var fused = 0
   var keys: Set<KernelKey> = []
   let symbols = f.sizeSymbols
-  f.forEachInstruction { inst in
-    switch inst.op {
-    case .cond, .guardTrue: return
-    default:
-      calls += 1
-      keys.insert(
-        KernelKey(
-          op: inst.op, operandTypes: inst.operands.map { f.type(of: $0)! },
-          resultTypes: inst.results.map { f.type(of: $0)! }, symbols: symbols))
+  func walk(_ block: Block) {
+    for inst in block.instructions {
+      switch inst.op {
+      case .cond: inst.regions.forEach(walk)
+      case .guardTrue: continue
+      default:
+        calls += 1
+        if case .fused = inst.op { fused += 1 }
+        keys.insert(KernelKey(inst, in: f, symbols: symbols))
+      }
     }
   }
-  return (calls, keys.count)
+  walk(f.body)
+  return (calls, keys.count, fused)
 }
 
 /// The kernels of one module, by `KernelKey`: an instruction whose kernel exists already calls
@@ -89,7 +119,8 @@ final class FunctionLowering {
   var symbolValues: [String: LLVMValueRef] = [:]
   /// Caller pointers of parameters and results, by value id.
   var buffers: [Int: LLVMValueRef] = [:]
-  /// The workspace (one malloc) and the byte offset of each other value's region in it.
+  /// The workspace (the body's third argument) and the byte offset of each other value's
+  /// region in it.
   var workspace: LLVMValueRef?
   var regionOffsets: [Int: LLVMValueRef] = [:]
   var statusSlot: LLVMValueRef!

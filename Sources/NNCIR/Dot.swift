@@ -201,6 +201,7 @@ private struct FunctionDotWriter {
 
   func regionName(_ op: Op, _ k: Int) -> String {
     if case .cond = op { return k == 0 ? "then" : "else" }
+    if case .fused = op { return "fused kernel" }
     return "region \(k)"
   }
 }

@@ -89,6 +89,26 @@ public struct Instruction: Hashable, Sendable {
     self.textPos = textPos
   }
 
+  /// For a `fused` instruction, sets the operands to the outer values its region reads, each
+  /// once, in order of first read (the verifier's rule); other instructions are left alone.
+  /// Passes that rewrite inside regions call it, so a rewrite that makes the body read another
+  /// outer value, or stop reading one, keeps the instruction valid.
+  public mutating func recomputeFusedOperands() {
+    guard case .fused = op, let body = regions.first else { return }
+    var inner: Set<Int> = []
+    var seen: Set<Int> = []
+    var free: [Value] = []
+    func read(_ v: Value) {
+      if !inner.contains(v.id) && seen.insert(v.id).inserted { free.append(v) }
+    }
+    for inst in body.instructions {
+      inst.operands.forEach(read)
+      for r in inst.results { inner.insert(r.id) }
+    }
+    body.terminator.forEach(read)
+    operands = free
+  }
+
   /// Where the instruction came from, for remarks and fused locations: its `loc`, else its
   /// place in a parsed file.
   public var provenance: Location? { loc ?? textPos.map(Location.init) }

@@ -309,6 +309,11 @@ public enum Op: Hashable, Sendable {
   case cond
   /// Fails the run when operand 0 (a `bool[]`) is false; no results.
   case guardTrue(message: String)
+  /// A fused kernel: one region computing its results from its operands, which are exactly the
+  /// outer values the region reads (it reads nothing else). It means what its region means,
+  /// op by op; compiled, the region's values live in registers or cache, never in memory.
+  /// Made by the `fuse` pass (NNCPasses/Fusion), or written by hand.
+  case fused
 }
 
 extension Op {
@@ -354,6 +359,7 @@ extension Op {
     case .pool2d(let k, let x): if case .pool2d(let k2, let y) = b { return k == k2 && x == y }
     case .cond: if case .cond = b { return true }
     case .guardTrue(let x): if case .guardTrue(let y) = b { return x == y }
+    case .fused: if case .fused = b { return true }
     }
     return false
   }

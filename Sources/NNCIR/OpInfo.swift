@@ -158,7 +158,7 @@ extension Op {
     + CompareOp.allCases.map(\.rawValue)
     + ["select", "cast"] + ReduceOp.allCases.map { "reduce_" + $0.rawValue }
     + ArgReduceOp.allCases.map(\.rawValue)
-    + ["reshape", "permute", "expand", "slice", "pad", "concat", "matmul", "conv2d", "maxpool2d", "avgpool2d", "cond", "guard"]
+    + ["reshape", "permute", "expand", "slice", "pad", "concat", "matmul", "conv2d", "maxpool2d", "avgpool2d", "cond", "guard", "fused"]
 
   /// The name the text format uses.
   public var mnemonic: String {
@@ -182,6 +182,7 @@ extension Op {
     case .pool2d(let p, _): return p.rawValue + "pool2d"
     case .cond: return "cond"
     case .guardTrue: return "guard"
+    case .fused: return "fused"
     }
   }
 
@@ -193,7 +194,7 @@ extension Op {
     case .reshape, .permute, .expand, .slice, .pad, .concat: return .movement
     case .matmul, .conv2d: return .contraction
     case .pool2d: return .pooling
-    case .cond, .guardTrue: return .control
+    case .cond, .guardTrue, .fused: return .control
     }
   }
 
@@ -206,12 +207,14 @@ extension Op {
     case .select: return .exactly(3)
     case .concat: return .atLeast(1)
     case .cond: return .exactly(1)
+    case .fused: return .atLeast(0)
     }
   }
 
   /// Number of regions the op owns.
   public var regionCount: Int {
     if case .cond = self { return 2 }
+    if case .fused = self { return 1 }
     return 0
   }
 
@@ -223,15 +226,17 @@ extension Op {
 
   /// True when the op's results are given by its declared types rather than a shape rule.
   public var resultsDeclared: Bool {
-    if case .cond = self { return true }
-    return false
+    switch self {
+    case .cond, .fused: return true
+    default: return false
+    }
   }
 
   /// Attributes in printing order, defaults left out (the canonical form).
   public var attributes: [(String, Attribute)] {
     func ints(_ v: [Int]) -> Attribute { .dims(v.map(Dim.int)) }
     switch self {
-    case .constant, .unary, .binary, .compare, .select, .matmul, .cond: return []
+    case .constant, .unary, .binary, .compare, .select, .matmul, .cond, .fused: return []
     case .cast(let t): return [("to", .dtype(t))]
     case .reduce(_, let axes, let keep):
       return [("axes", ints(axes))] + (keep ? [("keepdims", .bool(true))] : [])
@@ -314,6 +319,7 @@ extension Op {
             dilation: try r.ints("dilation", default: [1, 1], count: 2),
             groups: try r.int("groups", default: 1)))
       case "cond": op = .cond
+      case "fused": op = .fused
       case "guard": op = .guardTrue(message: try r.string("message", default: ""))
       default: return nil
       }

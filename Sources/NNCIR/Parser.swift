@@ -303,7 +303,7 @@ struct Parser {
     }
 
     var types: [TensorType]? = nil
-    if op == .cond, isPunct("->") {
+    if op.resultsDeclared, isPunct("->") {
       try advance()
       types = try parseTypeList()
     } else if isPunct(":") {

@@ -238,8 +238,8 @@ extension Op {
       let spatial = try Op.windowOutput(
         x, kernel: attrs.kernel.map(Dim.int), stride: attrs.stride, padding: attrs.padding, dilation: [1, 1])
       return [x.with(shape: Array(x.shape.prefix(2)) + spatial)]
-    case .cond:
-      throw ShapeError("results of cond are declared, not inferred")
+    case .cond, .fused:
+      throw ShapeError("results of \(mnemonic) are declared, not inferred")
     case .guardTrue:
       guard x == .scalar(.bool) else { throw ShapeError("predicate must be bool[], got \(x)") }
       return []

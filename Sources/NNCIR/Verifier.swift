@@ -11,20 +11,49 @@ public func diagnosticPos(_ inst: Instruction?, in f: Function) -> SourcePos {
   return f.textPos ?? SourcePos(file: "@\(f.name)", line: 0, column: 0)
 }
 
-/// The C symbols a compiled function exports (docs/abi.md): `nnc_NAME` (typed entry) and
-/// `nnc_NAME_packed`, with every character of NAME that C does not allow ('.') as '_'.
-public enum CEntrySymbols {
-  /// The typed entry's symbol and the packed entry's symbol of function `name`.
-  public static func of(_ name: String) -> (typed: String, packed: String) {
+/// The C symbols a compiled function exports (docs/abi.md): `nnc_NAME` (typed entry),
+/// `nnc_NAME_packed` (the same with buffers and sizes in arrays), and the forms of both that take
+/// the caller's workspace (`_with_workspace`) or say how large it must be (`_workspace_size`),
+/// with every character of NAME that C does not allow ('.') as '_'.
+public struct CEntrySymbols: Equatable, Sendable {
+  /// The suffix of the entries that take a caller-provided workspace.
+  public static let withWorkspaceSuffix = "_with_workspace"
+  /// The suffix of the functions that return the workspace's byte size.
+  public static let workspaceSizeSuffix = "_workspace_size"
+
+  /// `int32_t nnc_NAME(in..., out..., int64_t SYM...)`: allocates its workspace.
+  public var typed: String
+  /// `int32_t nnc_NAME_packed(void *const *buffers, const int64_t *sizes)`: allocates its workspace.
+  public var packed: String
+  /// `int32_t nnc_NAME_with_workspace(in..., out..., void *workspace, int64_t SYM...)`.
+  public var typedWithWorkspace: String
+  /// `int32_t nnc_NAME_packed_with_workspace(void *const *buffers, const int64_t *sizes, void *workspace)`.
+  public var packedWithWorkspace: String
+  /// `int64_t nnc_NAME_workspace_size(int64_t SYM...)`.
+  public var typedWorkspaceSize: String
+  /// `int64_t nnc_NAME_packed_workspace_size(const int64_t *sizes)`.
+  public var packedWorkspaceSize: String
+
+  /// The symbols of function `name`.
+  public init(_ name: String) {
     let safe = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
-    return ("nnc_" + safe, "nnc_" + safe + "_packed")
+    typed = "nnc_" + safe
+    packed = typed + "_packed"
+    typedWithWorkspace = typed + Self.withWorkspaceSuffix
+    packedWithWorkspace = packed + Self.withWorkspaceSuffix
+    typedWorkspaceSize = typed + Self.workspaceSizeSuffix
+    packedWorkspaceSize = packed + Self.workspaceSizeSuffix
   }
+
+  /// Every exported symbol, typed forms first.
+  public var all: [String] { [typed, packed, typedWithWorkspace, packedWithWorkspace, typedWorkspaceSize, packedWorkspaceSize] }
 }
 
 extension Graph {
   /// Checks every function; throws the first problem found. Besides each function's
   /// invariants: function names are unique, and no two functions export one C symbol (`@a.b`
-  /// and `@a_b`, or `@f` and `@f_packed`), which a compiled object could not hold.
+  /// and `@a_b`, or `@f` and `@f_packed`, `@f_with_workspace` or `@f_workspace_size`), which a
+  /// compiled object could not hold.
   public func verify() throws(Diagnostic) {
     var seen: Set<String> = []
     var exporter: [String: String] = [:]
@@ -32,8 +61,7 @@ extension Graph {
       guard seen.insert(f.name).inserted else {
         throw Diagnostic(diagnosticPos(nil, in: f), "redefinition of function @\(f.name)")
       }
-      let symbols = CEntrySymbols.of(f.name)
-      for c in [symbols.typed, symbols.packed] {
+      for c in CEntrySymbols(f.name).all {
         if let other = exporter[c] {
           throw Diagnostic(
             diagnosticPos(nil, in: f), "functions @\(other) and @\(f.name) both export the C symbol \(c); rename one of them")
@@ -95,6 +123,37 @@ private struct FunctionVerifier {
     }
   }
 
+  /// A `fused` instruction's region computes from the fused op's operands alone: every outer
+  /// value it reads is an operand, every operand is read, operands are distinct, and its ops
+  /// have no regions and no effects (a kernel runs its region for every element, unconditionally).
+  func fusedBody(_ inst: Instruction) throws(Diagnostic) {
+    guard let body = inst.regions.first else { return }
+    var seen: Set<Int> = []
+    for v in inst.operands where !seen.insert(v.id).inserted {
+      throw fail(inst, "fused: operand \(name(v)) is listed twice")
+    }
+    var inner: Set<Int> = []
+    var read: Set<Int> = []
+    func reads(_ v: Value, _ at: Instruction?) throws(Diagnostic) {
+      if inner.contains(v.id) { return }
+      guard seen.contains(v.id) else {
+        throw fail(at ?? inst, "fused: the body reads \(name(v)), which is not an operand of the fused op")
+      }
+      read.insert(v.id)
+    }
+    for b in body.instructions {
+      guard b.regions.isEmpty && !b.op.hasSideEffects else {
+        throw fail(b, "fused: the body may not contain \(b.op.mnemonic) (no regions or effects inside a fused kernel)")
+      }
+      for v in b.operands { try reads(v, b) }
+      for r in b.results { inner.insert(r.id) }
+    }
+    for v in body.terminator { try reads(v, nil) }
+    if let unused = inst.operands.first(where: { !read.contains($0.id) }) {
+      throw fail(inst, "fused: operand \(name(unused)) is not read by the body")
+    }
+  }
+
   mutating func run() throws(Diagnostic) {
     guard Identifier.isValid(f.name) else {
       throw fail(nil, "bad function name '\(f.name)' (a name is [A-Za-z_][A-Za-z0-9_.]*)")
@@ -144,7 +203,9 @@ private struct FunctionVerifier {
     var operandTypes: [TensorType] = []
     for v in inst.operands { operandTypes.append(try typeOf(v, inst)) }
     if inst.op.resultsDeclared {
-      guard operandTypes[0] == .scalar(.bool) else {
+      if case .fused = inst.op {
+        try fusedBody(inst)
+      } else if operandTypes[0] != .scalar(.bool) {
         throw fail(inst, "\(name): predicate must be bool[], got \(operandTypes[0])")
       }
       var declared: [TensorType] = []

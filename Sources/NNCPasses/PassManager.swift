@@ -79,11 +79,12 @@ public struct Pass: Sendable {
 /// The registry of passes by name.
 public enum Passes {
   /// Every pass, in the order of the default pipeline.
-  public static let all: [Pass] = [inferShapes, fold, prune, simplify, cse, dce]
+  public static let all: [Pass] = [inferShapes, fold, prune, simplify, cse, dce, fuse]
 
   /// The default optimization pipeline after parsing (shape inference has run): fold, prune,
-  /// simplify, cse, dce. `nnc compile`, `nnc run`, `nnc dump` and the library's `compile` use it.
-  public static var defaultPipeline: [Pass] { [fold, prune, simplify, cse, dce] }
+  /// simplify, cse, dce, fuse. `nnc compile`, `nnc run`, `nnc dump` and the library's `compile`
+  /// use it.
+  public static var defaultPipeline: [Pass] { [fold, prune, simplify, cse, dce, fuse] }
 
   /// The default pipeline's names, comma-separated, as `--passes` takes them.
   public static var defaultPipelineSpec: String { defaultPipeline.map(\.name).joined(separator: ",") }

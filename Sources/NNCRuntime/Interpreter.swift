@@ -83,6 +83,11 @@ public enum Interpreter {
         }
         let results = try runBlock(inst.regions[taken ? 0 : 1], f, bindings, &env)
         for (r, v) in zip(inst.results, results) { env[r.id] = v }
+      case .fused:
+        // A fused kernel means its region, op by op: compiled fused code is checked against
+        // the unfused meaning.
+        let results = try runBlock(inst.regions[0], f, bindings, &env)
+        for (r, v) in zip(inst.results, results) { env[r.id] = v }
       case .guardTrue(let message):
         guard case .bool(let p) = xs[0].storage, p.first == true else {
           let at = inst.loc?.description ?? inst.textPos?.description ?? "@\(f.name)"

@@ -133,7 +133,7 @@ public enum Kernels {
       return [try conv2d(xs[0], xs[1], attrs, outShape)]
     case .pool2d(let kind, let attrs):
       return [try pool2d(kind, xs[0], attrs, outShape)]
-    case .cond, .guardTrue:
+    case .cond, .guardTrue, .fused:
       throw .unsupported("\(op.mnemonic) is run by the interpreter, not a kernel")
     }
   }

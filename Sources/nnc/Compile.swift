@@ -212,13 +212,14 @@ struct Compile: ParsableCommand {
   }
 }
 
-/// `@NAME: K kernel calls (D distinct), workspace P bytes planned, U unplanned`; a workspace
+/// `@NAME: K kernel calls (D distinct, F fused), workspace P bytes planned, U unplanned`; a workspace
 /// whose size depends on size symbols is `symbolic (N, ...)`: its static part in bytes, and how
 /// many slots sized at run time hold how many values.
 func statsLine(_ f: Function) -> String {
-  let (calls, distinct) = kernelCounts(f)
+  let f = f.splittingUnfusable().0  // as the code generator compiles it
+  let (calls, distinct, fused) = kernelCounts(f)
   let plan = WorkspacePlan(f)
-  let head = "@\(f.name): \(calls) kernel calls (\(distinct) distinct)"
+  let head = "@\(f.name): \(calls) kernel calls (\(distinct) distinct, \(fused) fused)"
   if plan.isStatic {
     return head + ", workspace \(plan.plannedBytes()) bytes planned, \(plan.unplannedBytes()) unplanned"
   }

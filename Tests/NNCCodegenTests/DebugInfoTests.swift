@@ -107,8 +107,8 @@ private let model = """
     let object = try objectFile(loadGraph(model, file: "models/model.swiftgraph"), name: "model")
     let ranges = try functionRanges(object)
     #expect(
-      Set(ranges.keys) == [
-        "nnc_f", "nnc_f_packed", "nnc_f.body", "nnc_f.k0.mul.f32x64", "nnc_f.k1.tanh.f32x64", "nnc_f.k2.add.f32x64",
+      Set(ranges.keys.filter { $0.contains(".") }) == [
+        "nnc_f.body", "nnc_f.k0.mul.f32x64", "nnc_f.k1.tanh.f32x64", "nnc_f.k2.add.f32x64",
       ])
     let rows = try lineTable(object)
     #expect(!rows.isEmpty)

@@ -152,11 +152,11 @@ enum NNCBinary {
     let r = try NNCBinary.run(["dump", "Samples/models/mlp.swiftgraph", "--passes=cse,nope"])
     #expect(r.status != 0)
     #expect(r.stdout == "")
-    #expect(r.stderr.contains("unknown pass 'nope' (known passes: infer-shapes, fold, prune, simplify, cse, dce;"))
+    #expect(r.stderr.contains("unknown pass 'nope' (known passes: infer-shapes, fold, prune, simplify, cse, dce, fuse;"))
 
     let p = try NNCBinary.run(["dump", "Samples/models/mlp.swiftgraph", "--print-after=nope"])
     #expect(p.status != 0)
-    #expect(p.stderr.contains("unknown pass 'nope' (known passes: infer-shapes, fold, prune, simplify, cse, dce;"))
+    #expect(p.stderr.contains("unknown pass 'nope' (known passes: infer-shapes, fold, prune, simplify, cse, dce, fuse;"))
   }
 
   @Test func printAfterAllShowsEveryPass() throws {
@@ -209,7 +209,7 @@ enum NNCBinary {
     let r = try NNCBinary.run(["passes"])
     #expect(r.status == 0)
     let lines = FileCheck.lines(r.stdout)
-    let names = ["infer-shapes", "fold", "prune", "simplify", "cse", "dce"]
+    let names = ["infer-shapes", "fold", "prune", "simplify", "cse", "dce", "fuse"]
     #expect(lines.count == names.count)
     for (line, name) in zip(lines, names) {
       #expect(line.hasPrefix(name + " "), "\(line)")

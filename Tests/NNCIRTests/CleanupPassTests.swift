@@ -144,8 +144,8 @@ import Testing
   @Test func pipelineSpecAcceptsDefaultAndNone() throws {
     #expect(try Passes.pipeline("none").isEmpty)
     #expect(try Passes.pipeline("").isEmpty)
-    #expect(try Passes.pipeline("default").map(\.name) == ["fold", "prune", "simplify", "cse", "dce"])
-    #expect(Passes.defaultPipelineSpec == "fold,prune,simplify,cse,dce")
+    #expect(try Passes.pipeline("default").map(\.name) == ["fold", "prune", "simplify", "cse", "dce", "fuse"])
+    #expect(Passes.defaultPipelineSpec == "fold,prune,simplify,cse,dce,fuse")
   }
 
   @Test func remarksOnTheCommandLine() throws {

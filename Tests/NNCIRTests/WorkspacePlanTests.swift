@@ -29,6 +29,8 @@ func referenceIntervals(_ f: Function) -> [Int: LiveInterval] {
       for o in inst.operands { seen.append((o, start)) }
       for r in inst.results { def[r.id] = start }
       position += 1
+      // A fused kernel's region never reaches memory.
+      if case .fused = inst.op { continue }
       var inner: [(Value, Int)] = []
       for region in inst.regions {
         inner += walk(region)

@@ -64,16 +64,12 @@ func alignedCopy(_ v: [Float]) -> UnsafeMutableRawPointer {
   return p
 }
 
-/// Bytes of every instruction result that is neither a constant nor returned: the intermediates
-/// the entry keeps in its workspace when every value has its own region.
-func intermediateBytes(_ f: Function) -> Int {
-  let returned = Set(f.body.terminator)
-  var total = 0
-  f.forEachInstruction { inst in
-    if case .constant = inst.op { return }
-    for r in inst.results where !returned.contains(r) { total += bytes(f.type(of: r)!, [:]) }
-  }
-  return total
+/// A 64-byte aligned block of `bytes` bytes (at least 1), every page touched: the caller's
+/// workspace, kept for all the calls of one workload.
+func touchedWorkspace(_ bytes: Int) -> UnsafeMutableRawPointer {
+  let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes), alignment: 64)
+  p.initializeMemory(as: UInt8.self, repeating: 0xFF, count: max(1, bytes))
+  return p
 }
 
 /// NumPy's side: the formulas of the anchors' bench_numpy.py (ew_chain, gelu_tanh,
@@ -160,7 +156,8 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   let cases = AnchorWorkload.allCases
   say("\n8. Elementwise and normalization workloads of the anchor benchmarks, against NumPy in the same run")
   say("   the formulas of bench_numpy.py / bench_extra.py, one IR op per numpy step and in its order;")
-  say("   f32, 1 thread; compiled (host CPU, O3) and called with callUnchecked on preallocated buffers")
+  say("   f32, 1 thread; compiled (host CPU, O3) and called through nnc_NAME_packed_with_workspace on")
+  say("   preallocated inputs, output and workspace")
   for w in cases { say("   \(w.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(w.shapeLabel): \(w.formula)") }
 
   // The data: standard normal x and y (16M), rows (4096x1024), layernorm's w = 1 + 0.1 N and
@@ -209,7 +206,9 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     var output: UnsafeMutableRawPointer
     var count: Int
     var traffic: Int
-    var workspace: Int
+    /// The caller's workspace (`workspaceBytes` bytes, kept for every call).
+    var workspace: UnsafeMutableRawPointer
+    var workspaceBytes: Int
     var ops: Int
     var check = ""
     var vsNumpy = "-"
@@ -229,10 +228,11 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     out.initializeMemory(as: UInt8.self, repeating: 0, count: count * 4)  // touch every page now
     var ops = 0
     f.forEachInstruction { inst in if case .constant = inst.op {} else { ops += 1 } }
+    let workspaceBytes = entry.workspaceSize(sizes: [])
     compiled.append(
       Compiled(
         w: w, entry: entry, pointers: inputNames(w).map { pointers[$0]! } + [out], output: out, count: count,
-        traffic: graphTraffic(f, [:]), workspace: intermediateBytes(f), ops: ops))
+        traffic: graphTraffic(f, [:]), workspace: touchedWorkspace(workspaceBytes), workspaceBytes: workspaceBytes, ops: ops))
     compileTimes.append("\(w.rawValue) \(fmtTime(t.total))")
   }
   say("   cold compile: \(compileTimes.joined(separator: ", "))")
@@ -244,7 +244,7 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   let checkStart = now()
   for k in compiled.indices {
     let c = compiled[k]
-    let status = c.entry.callUnchecked(c.pointers, sizes: [])
+    let status = c.entry.callUnchecked(c.pointers, sizes: [], workspace: c.workspace)
     guard status == 0 else {
       compiled[k].check = "status \(status)"
       continue
@@ -298,25 +298,33 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     }
   }
   var items: [(Budget, (Budget) -> Stats)] = []
-  // System time of nnc's calls (warm-up included), per workload: seconds and calls.
-  var system = Array(repeating: (seconds: 0.0, calls: 0), count: compiled.count)
+  // System time of nnc's calls (warm-up included), per workload and entry (caller's
+  // workspace, allocating): seconds and calls.
+  var system = Array(repeating: [(seconds: 0.0, calls: 0), (seconds: 0.0, calls: 0)], count: compiled.count)
   for (k, c) in compiled.enumerated() {
-    items.append(
-      (
-        budget,
-        { b in
-          let s0 = systemSeconds()
-          let s = measure(b) { _ = c.entry.callUnchecked(c.pointers, sizes: []) }
-          system[k].seconds += systemSeconds() - s0
-          system[k].calls += max(1, b.warmup) + s.samples * s.batch
-          return s
-        }
-      ))
+    let calls: [() -> Void] = [
+      { _ = c.entry.callUnchecked(c.pointers, sizes: [], workspace: c.workspace) },
+      { _ = c.entry.callUnchecked(c.pointers, sizes: []) },
+    ]
+    for (e, call) in calls.enumerated() {
+      items.append(
+        (
+          budget,
+          { b in
+            let s0 = systemSeconds()
+            let s = measure(b, call)
+            system[k][e].seconds += systemSeconds() - s0
+            system[k][e].calls += max(1, b.warmup) + s.samples * s.batch
+            return s
+          }
+        ))
+    }
     if let p = numpy { items.append((budget, numpyMeasurer(p, c.w.rawValue))) }
   }
   if let p = numpy { items.append((budget, numpyMeasurer(p, "axpy_out"))) }
-  // Measurements per workload (nnc, then numpy when its process answered at the start).
-  let per = numpy == nil ? 1 : 2
+  // Measurements per workload (nnc in its workspace, nnc allocating, then numpy when its
+  // process answered at the start).
+  let per = numpy == nil ? 2 : 3
   let measured = measureRounds(3, measurers: items)
   if let p = numpy {
     p.stop()
@@ -327,27 +335,28 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   }
 
   var table = Table([
-    "workload", "shape", "ops", "nnc", "GB/s", "faults/call", "sys/call", "workspace", "numpy", "GB/s", "faults/call", "numpy/nnc",
-    "check", "vs numpy",
+    "workload", "shape", "ops", "nnc", "GB/s", "faults/call", "sys/call", "workspace", "malloc'd", "faults/call", "numpy", "GB/s",
+    "faults/call", "numpy/nnc", "check", "vs numpy",
   ])
   var ratioLines: [String] = []
   for (k, c) in compiled.enumerated() {
     let s = measured[per * k]
+    let a = measured[per * k + 1]
     let gbs = { (t: Double) in fmt(Double(c.traffic) / t / 1e9, 2) }
-    let sys = system[k].seconds / Double(max(1, system[k].calls))
+    let sys = system[k][0].seconds / Double(max(1, system[k][0].calls))
     var row = [
       c.w.rawValue, c.w.shapeLabel, "\(c.ops)", fmtTime(s.median), gbs(s.median), fmt(s.faultsPerCall, 0), fmtTime(sys),
-      "\(c.workspace / 1_048_576) MiB",
+      "\(c.workspaceBytes / 1_048_576) MiB", fmtTime(a.median), fmt(a.faultsPerCall, 0),
     ]
     if numpy != nil {
-      let n = measured[per * k + 1]
+      let n = measured[per * k + 2]
       row += [fmtTime(n.median), gbs(n.median), fmt(n.faultsPerCall, 0), fmtRatio(n.median / s.median)]
       ratioLines.append(
-        "\(c.w.rawValue) \(c.w.shapeLabel): numpy / nnc \(fmtRatio(n.median / s.median)) (nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call, \(fmtTime(sys)) system time/call; numpy \(fmtTime(n.median)))")
+        "\(c.w.rawValue) \(c.w.shapeLabel): numpy / nnc \(fmtRatio(n.median / s.median)) (nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call, \(fmtTime(sys)) system time/call; malloc'd workspace \(fmtTime(a.median)), \(fmt(a.faultsPerCall, 0)) faults/call; numpy \(fmtTime(n.median)))")
     } else {
       row += ["-", "-", "-", "-"]
       ratioLines.append(
-        "\(c.w.rawValue) \(c.w.shapeLabel): nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call, \(fmtTime(sys)) system time/call")
+        "\(c.w.rawValue) \(c.w.shapeLabel): nnc \(fmtTime(s.median)) = \(gbs(s.median)) GB/s, \(fmt(s.faultsPerCall, 0)) faults/call, \(fmtTime(sys)) system time/call; malloc'd workspace \(fmtTime(a.median)), \(fmt(a.faultsPerCall, 0)) faults/call")
     }
     row += [c.check, c.vsNumpy]
     table.add(row)
@@ -357,21 +366,23 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
     let s = measured[per * axpy]
     let traffic = compiled[axpy].traffic
     table.add([
-      "axpy:out (numpy)", compiled[axpy].w.shapeLabel, "", "", "", "", "", "", fmtTime(n.median),
+      "axpy:out (numpy)", compiled[axpy].w.shapeLabel, "", "", "", "", "", "", "", "", fmtTime(n.median),
       fmt(Double(traffic) / n.median / 1e9, 2), fmt(n.faultsPerCall, 0), fmtRatio(n.median / s.median), "", "",
     ])
     ratioLines.append("axpy: numpy:out (into a preallocated z) / nnc \(fmtRatio(n.median / s.median))")
   }
   say(table.render())
-  say("   nnc: callUnchecked, median time per call; numpy: the formula as a Python call (fresh result")
-  say("   arrays, as bench_numpy.py times it), timeit in one python3 process; both measured in 3")
-  say("   alternating rounds. GB/s = minimal traffic / time: every input read once and the result")
+  say("   nnc: nnc_NAME_packed_with_workspace (callUnchecked(_:sizes:workspace:)) in one workspace of")
+  say("   `workspace` bytes kept for all calls, median time per call; malloc'd: the allocating entry")
+  say("   nnc_NAME_packed (malloc and free of its workspace every call); numpy: the formula as a Python")
+  say("   call (fresh result arrays, as bench_numpy.py times it), timeit in one python3 process; all")
+  say("   measured in 3 alternating rounds. GB/s = minimal traffic / time: every input read once and the result")
   say("   written once (ew_chain, gelu_tanh 128 MiB; axpy 192 MiB; softmax_rows 32 MiB; layernorm")
   say("   32 MiB + 8 KiB of w, b), GB = 1e9 bytes. faults/call = minor page faults per call (getrusage")
   say("   around the timed calls; numpy: of its process); sys/call = nnc's system CPU time per call")
-  say("   (getrusage: where page faults are served, zeroing fresh pages). workspace = the bytes of")
-  say("   the intermediates (every value that is neither a constant nor the result); ops =")
-  say("   instructions but constants (one kernel each).")
+  say("   (getrusage: where page faults are served, zeroing fresh pages). workspace = the bytes the")
+  say("   entry needs (nnc_NAME_workspace_size: the plan's peak); ops = instructions but constants")
+  say("   (one kernel each).")
   say("   numpy/nnc > 1: nnc is faster. check: the compiled result against the interpreter, bit for")
   say("   bit, on the first and the last \(anchorCheckElements) elements (\(anchorCheckRows) rows) (\(fmtTime(checkSeconds)) of interpreter runs)")
   if let p = numpy {
@@ -383,7 +394,10 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   }
   for r in ratioLines { say("   ratio: \(r)") }
   say("   section time: \(fmtTime(now() - start))")
-  for c in compiled { c.output.deallocate() }
+  for c in compiled {
+    c.output.deallocate()
+    c.workspace.deallocate()
+  }
   for p in pointers.values { p.deallocate() }
   var summary = ratioLines
   if numpy == nil { summary.append("elementwise: no NumPy column (\(skipped))") }

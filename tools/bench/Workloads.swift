@@ -44,7 +44,7 @@ func chainText(shape: [Int]) -> String {
 
 /// Wall time of each stage of one cold compile, in seconds.
 struct CompileTimes {
-  var parse = 0.0  // loadGraph: parse + shape inference + verify
+  var parse = 0.0  // loadGraph (parse, shape inference, verify) and the default passes
   var compile = 0.0  // compile(): verify, LLVM lowering, O3, object emission
   var link = 0.0  // write the .o, cc -shared
   var load = 0.0  // dlopen + dlsym
@@ -77,7 +77,9 @@ final class Scratch {
 func coldCompile(_ w: Workload, scratch: Scratch) throws -> (CompiledEntry, Graph, CompileTimes) {
   var times = CompileTimes()
   var t0 = now()
-  let graph = try loadGraph(w.text, file: w.file)
+  // The default pipeline (cleanup, then fusion), as `nnc compile` and the library run it.
+  var graph = try loadGraph(w.text, file: w.file)
+  _ = try PassManager(passes: Passes.defaultPipeline).run(&graph)
   var t1 = now()
   times.parse = t1 - t0
   t0 = t1

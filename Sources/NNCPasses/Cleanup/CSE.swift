@@ -40,6 +40,7 @@ extension Passes {
       inst.operands = inst.operands.map { state.replace[$0.id] ?? $0 }
       // Regions see what is available outside them; what they define stays inside.
       inst.regions = inst.regions.map { cseBlock($0, available: available, &state, &context) }
+      inst.recomputeFusedOperands()
       if inst.regions.isEmpty && !inst.op.hasSideEffects && !inst.results.isEmpty {
         let key = Key(op: inst.op, operands: inst.operands)
         if var prior = available[key] {

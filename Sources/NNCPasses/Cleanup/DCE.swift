@@ -31,6 +31,7 @@ extension Passes {
         continue
       }
       inst.regions = inst.regions.map { dceBlock($0, &used, &changed, &context) }
+      inst.recomputeFusedOperands()
       for v in inst.operands { used.insert(v.id) }
       kept.append(inst)
     }

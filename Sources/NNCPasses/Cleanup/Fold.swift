@@ -23,6 +23,7 @@ extension Passes {
     for k in b.instructions.indices {
       var inst = b.instructions[k]
       inst.regions = inst.regions.map { foldBlock($0, f, &table, &changed, &context) }
+      inst.recomputeFusedOperands()
       defer {
         b.instructions[k] = inst
         table.note(inst)

@@ -205,6 +205,7 @@ extension Passes {
     for var inst in block.instructions {
       inst.operands = inst.operands.map { replace[$0.id] ?? $0 }
       inst.regions = inst.regions.map { simplifyBlock($0, &facts, &replace, &changed, &context) }
+      inst.recomputeFusedOperands()
       var forwarded = false
       if inst.results.count == 1 && inst.regions.isEmpty && !inst.op.hasSideEffects {
         rewriting: for _ in 0..<maxRewritesPerInstruction {

@@ -6,6 +6,8 @@
 // Which values: every instruction result (regions included) except the results a top-level
 // instruction makes and the function returns; those are written straight into the caller's
 // output buffers (`lowerEntry` in NNCCodegen/EntryLowering.swift). Parameters are the caller's.
+// A `fused` instruction is one instruction to the plan: what its region computes never reaches
+// memory, so it has no workspace.
 //
 // Liveness, in program order: each instruction gets a position; a `cond` gets one position for
 // itself (its predicate is read and its results are defined there), then its regions' positions
@@ -131,6 +133,9 @@ public struct WorkspacePlan: Sendable {
           types[r.id] = f.type(of: r)
         }
         position += 1
+        // A fused kernel's region lives in registers and cache: to the plan it is one
+        // instruction reading its operands and writing its results.
+        if case .fused = inst.op { continue }
         if !inst.regions.isEmpty {
           let k = condSpans.count
           condSpans.append((at, 0))

@@ -1,0 +1,441 @@
+// Fused kernels: one loop nest computes a `fused` instruction's region without writing its
+// intermediate values to memory. The loop structure comes from `FusedKernelShape`
+// (NNCPasses/Fusion): pointwise (one flat loop, or a nest over the result with movement ops
+// as index arithmetic), rows (each last-axis reduction one pass over a cached row, then the
+// row's results) or a contraction's epilogue (applied to each output row as it is finished).
+// Every value is computed by the same scalar lowering as the unfused kernels and every sum in
+// `SummationOrder`, so fused results equal the interpreter's bit for bit. The outermost loop of
+// every shape runs over independent rows or elements, so it can be split across threads.
+
+import CLLVM
+import NNCIR
+import NNCPasses
+
+extension FunctionLowering {
+  /// The kernel body of a `fused` instruction. `compile` splits fused ops that are not one
+  /// kernel (`FusedKernelShape.classify`) before lowering, so every op here classifies.
+  func fusedKernel(_ inst: Instruction, out: [LLVMValueRef], ins: [LLVMValueRef]) {
+    guard case .success(let shape) = FusedKernelShape.classify(inst, types: f.type(of:)) else { return }
+    let e = FusedEmitter(self, inst, ins)
+    switch shape {
+    case .pointwise(let s, let flat): e.pointwise(s, flat: flat, out)
+    case .rows(let s): e.rows(s, out)
+    case .epilogue: e.epilogue(out)
+    }
+  }
+}
+
+/// Emits the values of one fused region at given indices.
+final class FusedEmitter {
+  unowned let L: FunctionLowering
+  let f: Function
+  let body: Block
+  var definition: [Int: Instruction] = [:]
+  /// Pointers to read values from: the fused op's operands, and in an epilogue the
+  /// contraction's result (computed into the output buffer first).
+  var buffers: [Int: LLVMValueRef] = [:]
+  /// Values already emitted in the current loop body, by value and index.
+  var memo: [Key: LLVMValueRef] = [:]
+  /// The current row's reduction results (row kernels).
+  var rowValues: [Int: LLVMValueRef] = [:]
+
+  struct Key: Hashable {
+    var id: Int
+    var index: [LLVMValueRef]
+  }
+
+  init(_ lowering: FunctionLowering, _ inst: Instruction, _ ins: [LLVMValueRef]) {
+    L = lowering
+    f = lowering.f
+    body = inst.regions[0]
+    for b in body.instructions { for r in b.results { definition[r.id] = b } }
+    for (v, p) in zip(inst.operands, ins) { buffers[v.id] = p }
+  }
+
+  func type(_ v: Value) -> TensorType { f.type(of: v)! }
+
+  // MARK: - kernel shapes
+
+  func pointwise(_ s: [Dim], flat: Bool, _ out: [LLVMValueRef]) {
+    let st = TensorType(.f32, s)
+    if flat {
+      L.loop(L.product(L.dims(st))) { i in
+        self.memo = [:]
+        for (k, y) in self.body.terminator.enumerated() {
+          self.source(y) { self.L.store(self.flat(y, i), out[k], i, self.type(y).dtype) }
+        }
+      }
+      return
+    }
+    let outStrides = L.strides(st)
+    L.loopNest(L.dims(st)) { idx in
+      self.memo = [:]
+      let o = self.L.dot(idx, outStrides)
+      for (k, y) in self.body.terminator.enumerated() {
+        self.source(y) { self.L.store(self.at(y, idx), out[k], o, self.type(y).dtype) }
+      }
+    }
+  }
+
+  func rows(_ s: [Dim], _ out: [LLVMValueRef]) {
+    let st = TensorType(.f32, s)
+    let ds = L.dims(st)
+    let len = ds[ds.count - 1]
+    let reduces = body.instructions.filter { if case .reduce = $0.op { return true } else { return false } }
+    let fullStrides = L.strides(st)
+    let isRow = body.terminator.map { s.last != .int(1) && type($0).shape != s }
+    L.loopNest(Array(ds.dropLast())) { r in
+      self.rowValues = [:]
+      for red in reduces {
+        self.source(red.results[0]) { self.rowValues[red.results[0].id] = self.reduceRow(red, r, len) }
+      }
+      for (k, y) in self.body.terminator.enumerated() where isRow[k] {
+        self.memo = [:]
+        // `[..., 1]` (keepdims) or `[...]`.
+        let idx = self.type(y).rank == s.count ? r + [self.L.constI64(0)] : r
+        let rowStrides = self.L.strides(self.type(y))
+        self.source(y) { self.L.store(self.at(y, idx), out[k], self.L.dot(idx, rowStrides), self.type(y).dtype) }
+      }
+      guard isRow.contains(false) else { return }
+      self.L.loop(len, "k") { k in
+        self.memo = [:]
+        let idx = r + [k]
+        let o = self.L.dot(idx, fullStrides)
+        for (j, y) in self.body.terminator.enumerated() where !isRow[j] {
+          self.source(y) { self.L.store(self.at(y, idx), out[j], o, self.type(y).dtype) }
+        }
+      }
+    }
+  }
+
+  func epilogue(_ out: [LLVMValueRef]) {
+    let c = body.instructions[0]
+    let cv = c.results[0]
+    let ct = type(cv)
+    let y = body.terminator[0]
+    buffers[cv.id] = out[0]
+    let cStrides = L.strides(ct)
+    let apply = { (row: [LLVMValueRef]) in
+      self.L.loop(self.L.dim(ct.shape[ct.rank - 1]), "e") { j in
+        self.memo = [:]
+        let idx = row + [j]
+        let v = self.at(y, idx)
+        self.source(y) { self.L.store(v, out[0], self.L.dot(idx, cStrides), ct.dtype) }
+      }
+    }
+    let ins = c.operands.map { buffers[$0.id]! }
+    let ts = c.operands.map(type)
+    source(cv) {
+      switch c.op {
+      case .matmul: L.matmulKernel(ins[0], ts[0], ins[1], ts[1], out[0], ct, rowEpilogue: apply)
+      case .conv2d(let attrs): L.convKernel(attrs, ins[0], ts[0], ins[1], ts[1], out[0], ct, rowEpilogue: apply)
+      default: break
+      }
+    }
+  }
+
+  /// One last-axis reduction of row `r`, in `SummationOrder`: lane l accumulates the terms
+  /// k with k % lanes == l (whole groups as one vector operation, the tail term by term),
+  /// starting from the identity (-0.0 for float sums), and the lanes combine by the fixed tree.
+  /// For max/min and integer sums any order gives the same result; they use the same lanes.
+  func reduceRow(_ red: Instruction, _ r: [LLVMValueRef], _ len: LLVMValueRef) -> LLVMValueRef {
+    guard case .reduce(let kind, _, _) = red.op else { return LLVMGetUndef(L.i64) }
+    let x = red.operands[0]
+    let t = type(x).dtype
+    let lanes = SummationOrder.lanes
+    let rt = L.regType(t)
+    let vt = LLVMVectorType(rt, UInt32(lanes))!
+    let identity: LLVMValueRef
+    switch (kind, t.isFloat) {
+    case (.sum, true): identity = L.constScalar(-0.0, t)
+    case (.sum, false): identity = L.constScalar(0, t)
+    case (.max, true): identity = L.constScalar(-.infinity, t)
+    case (.min, true): identity = L.constScalar(.infinity, t)
+    case (.max, false):
+      identity = LLVMConstInt(rt, t == .i32 ? UInt64(bitPattern: Int64(Int32.min)) : UInt64(bitPattern: Int64.min), 1)
+    case (.min, false): identity = LLVMConstInt(rt, t == .i32 ? UInt64(Int32.max) : UInt64(Int64.max), 1)
+    }
+    let op: BinaryOp = kind == .sum ? .add : (kind == .max ? .max : .min)
+    var splat = [LLVMValueRef?](repeating: identity, count: lanes)
+    let accSlot = L.entryAlloca(vt)
+    LLVMBuildStore(L.b, LLVMConstVector(&splat, UInt32(lanes)), accSlot)
+    let groups = LLVMBuildSDiv(L.b, len, L.constI64(lanes), "")!
+    let tailStart = LLVMBuildMul(L.b, groups, L.constI64(lanes), "")!
+    L.loop(groups, "g") { g in
+      self.memo = [:]
+      let base = LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!
+      var terms = LLVMGetUndef(vt)!
+      if FusedEmitter.vectorRows {
+        terms = self.vector(x, r + [base])
+      } else {
+        for j in 0..<lanes {
+          let k = LLVMBuildAdd(self.L.b, base, self.L.constI64(j), "")!
+          terms = LLVMBuildInsertElement(self.L.b, terms, self.at(x, r + [k]), self.L.constI64(j), "")
+        }
+      }
+      let acc = LLVMBuildLoad2(self.L.b, vt, accSlot, "")!
+      LLVMBuildStore(self.L.b, self.lanewise(op, acc, terms, t), accSlot)
+    }
+    L.loop(from: tailStart, len, "t") { k in
+      self.memo = [:]
+      let lane = LLVMBuildSub(self.L.b, k, tailStart, "")
+      let e = self.at(x, r + [k])
+      let acc = LLVMBuildLoad2(self.L.b, vt, accSlot, "")
+      let v = self.L.binary(op, LLVMBuildExtractElement(self.L.b, acc, lane, ""), e, t)
+      LLVMBuildStore(self.L.b, LLVMBuildInsertElement(self.L.b, acc, v, lane, ""), accSlot)
+    }
+    let acc = LLVMBuildLoad2(L.b, vt, accSlot, "")!
+    let s = (0..<lanes).map { LLVMBuildExtractElement(L.b, acc, L.constI64($0), "")! }
+    func c(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { L.binary(op, a, b, t) }
+    let combined = c(c(c(s[0], s[4]), c(s[2], s[6])), c(c(s[1], s[5]), c(s[3], s[7])))
+    guard kind == .sum && t.isFloat else { return combined }
+    // A sum of no terms is +0.0 (the lanes hold -0.0).
+    let none = LLVMBuildICmp(L.b, LLVMIntEQ, len, L.constI64(0), "")
+    return LLVMBuildSelect(L.b, none, L.constScalar(0, t), combined, "")
+  }
+
+  /// `op` on two `<lanes x T>` vectors, lane by lane: one vector instruction for sums, the
+  /// scalar lowering per lane for max/min.
+  func lanewise(_ op: BinaryOp, _ a: LLVMValueRef, _ b: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    if op == .add { return t.isFloat ? LLVMBuildFAdd(L.b, a, b, "") : LLVMBuildAdd(L.b, a, b, "") }
+    if FusedEmitter.vectorRows { return atWidth { L.binary(op, a, b, t) } }
+    var v = a
+    for j in 0..<SummationOrder.lanes {
+      let lane = L.constI64(j)
+      let r = L.binary(op, LLVMBuildExtractElement(L.b, a, lane, ""), LLVMBuildExtractElement(L.b, b, lane, ""), t)
+      v = LLVMBuildInsertElement(L.b, v, r, lane, "")
+    }
+    return v
+  }
+
+  // MARK: - whole groups of lanes
+
+  /// Whether row kernels compute each group of `SummationOrder.lanes` terms as `<lanes x T>`
+  /// vector code (the scalar lowering at `lanes` width) rather than lane by lane.
+  static let vectorRows = false
+
+  /// Runs `body` with the scalar lowering at `SummationOrder.lanes` width.
+  func atWidth<T>(_ body: () -> T) -> T {
+    let saved = L.lanes
+    L.lanes = SummationOrder.lanes
+    defer { L.lanes = saved }
+    return body()
+  }
+
+  /// `v` at the `lanes` consecutive indices `idx`, `idx + e_last`, ... along the row's last
+  /// axis (row kernels: every value broadcasts to the rows), as one `<lanes x T>` vector: a
+  /// value that varies along the last axis loads a vector, one that does not (a row value, a
+  /// broadcast operand, a constant) is a splat.
+  func vector(_ v: Value, _ idx: [LLVMValueRef]) -> LLVMValueRef {
+    let lanes = SummationOrder.lanes
+    let key = Key(id: -1 - v.id, index: idx)
+    if let m = memo[key] { return m }
+    let t = type(v)
+    let s = f.type(of: body.instructions.first { if case .reduce = $0.op { return true } else { return false } }!.operands[0])!
+    let varies = t.rank > 0 && t.shape[t.rank - 1] == s.shape[s.rank - 1] && s.shape[s.rank - 1] != .int(1)
+    let r: LLVMValueRef
+    if let row = rowValues[v.id] {
+      r = splat(row, t.dtype)
+    } else if !varies {
+      r = splat(at(v, FusedEmitter.broadcastIndex(idx, s, t, zero: L.constI64(0))), t.dtype)
+    } else if let p = buffers[v.id] {
+      let vt = LLVMVectorType(L.memType(t.dtype), UInt32(lanes))!
+      let at = L.elementPointer(p, L.memType(t.dtype), L.dot(FusedEmitter.broadcastIndex(idx, s, t, zero: L.constI64(0)), L.strides(t)))
+      let load = LLVMBuildLoad2(L.b, vt, LLVMBuildBitCast(L.b, at, LLVMPointerType(vt, 0), ""), "")!
+      LLVMSetAlignment(load, UInt32(t.dtype.byteSize))
+      r = t.dtype == .bool ? LLVMBuildICmp(L.b, LLVMIntNE, load, LLVMConstNull(vt), "") : load
+    } else {
+      let inst = definition[v.id]!
+      switch inst.op {
+      case .constant(let c) where c.data.count == 1:
+        r = splat(constantElement(c, t, L.constI64(0)), t.dtype)
+      case .constant(let c):
+        // A dense constant along the row: lane by lane from the global.
+        var out = LLVMGetUndef(LLVMVectorType(L.regType(t.dtype), UInt32(lanes)))!
+        let base = L.dot(FusedEmitter.broadcastIndex(idx, s, t, zero: L.constI64(0)), L.strides(t))
+        for j in 0..<lanes {
+          let e = constantElement(c, t, LLVMBuildAdd(L.b, base, L.constI64(j), "")!)
+          out = LLVMBuildInsertElement(L.b, out, e, L.constI64(j), "")
+        }
+        r = out
+      default:
+        let xs = inst.operands.map { vector($0, idx) }
+        r = atWidth { scalar(inst, xs) }
+      }
+    }
+    memo[key] = r
+    return r
+  }
+
+  /// A `<lanes x T>` vector of `x` in every lane.
+  func splat(_ x: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    let lanes = SummationOrder.lanes
+    let vt = LLVMVectorType(LLVMTypeOf(x), UInt32(lanes))!
+    let one = LLVMBuildInsertElement(L.b, LLVMGetUndef(vt), x, L.constI64(0), "")!
+    var zeros = [LLVMValueRef?](repeating: LLVMConstInt(L.i32, 0, 0), count: lanes)
+    return LLVMBuildShuffleVector(L.b, one, LLVMGetUndef(vt), LLVMConstVector(&zeros, UInt32(lanes)), "")
+  }
+
+  // MARK: - values
+
+  /// Runs `body` with the source location of `v`'s instruction as the current one (debug
+  /// line information maps each op of a fused kernel to its own line).
+  func source(_ v: Value, _ body: () -> Void) {
+    body()
+  }
+
+  /// Value `v` at linear index `i` (pointwise kernels with one flat loop). A single-element
+  /// value is read at 0.
+  func flat(_ v: Value, _ i: LLVMValueRef) -> LLVMValueRef {
+    let t = type(v)
+    let index = ElementCountOne.isOne(t) ? L.constI64(0) : i
+    let key = Key(id: v.id, index: [index])
+    if let m = memo[key] { return m }
+    let r: LLVMValueRef
+    if let p = buffers[v.id] {
+      r = L.load(p, index, t.dtype)
+    } else {
+      let inst = definition[v.id]!
+      switch inst.op {
+      case .constant(let c): r = constantElement(c, t, index)
+      case .reshape, .expand: r = flat(inst.operands[0], index)
+      default: r = scalar(inst, inst.operands.map { flat($0, index) })
+      }
+    }
+    memo[key] = r
+    return r
+  }
+
+  /// Value `v` at multi-index `idx` (one index per dim of `v`).
+  func at(_ v: Value, _ idx: [LLVMValueRef]) -> LLVMValueRef {
+    if let r = rowValues[v.id] { return r }
+    let key = Key(id: v.id, index: idx)
+    if let m = memo[key] { return m }
+    let t = type(v)
+    let r: LLVMValueRef
+    if let p = buffers[v.id] {
+      r = L.load(p, L.dot(idx, L.strides(t)), t.dtype)
+    } else {
+      let inst = definition[v.id]!
+      let ots = inst.operands.map(type)
+      switch inst.op {
+      case .constant(let c):
+        r = constantElement(c, t, c.data.count == 1 ? L.constI64(0) : L.dot(idx, L.strides(t)))
+      case .reshape:
+        r = at(inst.operands[0], delinearize(L.dot(idx, L.strides(t)), ots[0]))
+      case .permute(let perm):
+        var o = [LLVMValueRef](repeating: L.constI64(0), count: perm.count)
+        for (k, p) in perm.enumerated() { o[p] = idx[k] }
+        r = at(inst.operands[0], o)
+      case .slice(let start, _, let step):
+        let o = (0..<idx.count).map { k -> LLVMValueRef in
+          LLVMBuildAdd(L.b, L.constI64(start[k]), LLVMBuildMul(L.b, idx[k], L.constI64(step[k]), ""), "")!
+        }
+        r = at(inst.operands[0], o)
+      case .pad(let low, _, let value):
+        let inDims = L.dims(ots[0])
+        var inside = LLVMConstInt(L.i1, 1, 0)!
+        var o: [LLVMValueRef] = []
+        for k in 0..<idx.count {
+          let s = LLVMBuildSub(L.b, idx[k], L.constI64(low[k]), "")!
+          let ok = LLVMBuildAnd(
+            L.b, LLVMBuildICmp(L.b, LLVMIntSGE, s, L.constI64(0), ""), LLVMBuildICmp(L.b, LLVMIntSLT, s, inDims[k], ""), "")!
+          inside = LLVMBuildAnd(L.b, inside, ok, "")
+          o.append(LLVMBuildSelect(L.b, ok, s, L.constI64(0), "")!)
+        }
+        // The clamped index is read only when the operand has elements (a padded empty
+        // operand is all fill); a static nonempty operand needs no branch.
+        let fill = L.constScalar(value, as: t.dtype)
+        let inner: LLVMValueRef
+        if let s = ots[0].staticShape, !s.contains(0) {
+          inner = at(inst.operands[0], o)
+        } else {
+          let hasElements = LLVMBuildICmp(L.b, LLVMIntNE, L.product(inDims), L.constI64(0), "")!
+          inner = guardedRead(hasElements) { self.at(inst.operands[0], o) }
+        }
+        r = LLVMBuildSelect(L.b, inside, inner, fill, "")
+      default:
+        let xs = zip(inst.operands, ots).map { at($0, Self.broadcastIndex(idx, t, $1, zero: L.constI64(0))) }
+        r = scalar(inst, xs)
+      }
+    }
+    memo[key] = r
+    return r
+  }
+
+  /// `read()` under a branch taken when `cond` holds (undef otherwise).
+  func guardedRead(_ cond: LLVMValueRef, _ read: () -> LLVMValueRef) -> LLVMValueRef {
+    let pre = LLVMGetInsertBlock(L.b)!
+    let then = L.block("pad.read")
+    let merge = L.block("pad.merge")
+    LLVMBuildCondBr(L.b, cond, then, merge)
+    LLVMPositionBuilderAtEnd(L.b, then)
+    let saved = memo
+    let v = read()
+    memo = saved
+    let thenEnd = LLVMGetInsertBlock(L.b)!
+    LLVMBuildBr(L.b, merge)
+    LLVMPositionBuilderAtEnd(L.b, merge)
+    let phi = LLVMBuildPhi(L.b, LLVMTypeOf(v), "")!
+    var vals: [LLVMValueRef?] = [v, LLVMGetUndef(LLVMTypeOf(v))]
+    var blocks: [LLVMBasicBlockRef?] = [thenEnd, pre]
+    LLVMAddIncoming(phi, &vals, &blocks, 2)
+    return phi
+  }
+
+  /// The index of an operand of type `o` that broadcasts into a result of type `t` at `idx`.
+  static func broadcastIndex(_ idx: [LLVMValueRef], _ t: TensorType, _ o: TensorType, zero: LLVMValueRef) -> [LLVMValueRef] {
+    let lead = t.rank - o.rank
+    return (0..<o.rank).map { k in o.shape[k] == .int(1) && t.shape[lead + k] != .int(1) ? zero : idx[lead + k] }
+  }
+
+  /// The multi-index of row-major linear index `i` in a value of type `t`.
+  func delinearize(_ i: LLVMValueRef, _ t: TensorType) -> [LLVMValueRef] {
+    let ds = L.dims(t)
+    var rest = i
+    var out = [LLVMValueRef](repeating: L.constI64(0), count: ds.count)
+    for k in stride(from: ds.count - 1, through: 0, by: -1) {
+      if t.shape[k] == .int(1) { continue }
+      if k == 0 {
+        out[k] = rest
+      } else {
+        out[k] = LLVMBuildURem(L.b, rest, ds[k], "")
+        rest = LLVMBuildUDiv(L.b, rest, ds[k], "")
+      }
+    }
+    return out
+  }
+
+  func constantElement(_ c: Constant, _ t: TensorType, _ index: LLVMValueRef) -> LLVMValueRef {
+    if c.data.count == 1 {
+      switch c.data {
+      case .floats(let x): return L.constScalar(.float(x[0]), as: t.dtype)
+      case .ints(let x): return L.constScalar(.int(x[0]), as: t.dtype)
+      case .bools(let x): return L.constScalar(.bool(x[0]), as: t.dtype)
+      }
+    }
+    return L.load(L.globalConstant(c), index, t.dtype)
+  }
+
+  /// An elementwise op on its operands' values, by the scalar lowering the unfused kernels use.
+  func scalar(_ inst: Instruction, _ xs: [LLVMValueRef]) -> LLVMValueRef {
+    let ot = inst.operands.map { type($0).dtype }
+    var r: LLVMValueRef = xs.first ?? L.constI64(0)
+    source(inst.results[0]) {
+      switch inst.op {
+      case .unary(let u): r = L.unary(u, xs[0], ot[0])
+      case .binary(let op): r = L.binary(op, xs[0], xs[1], ot[0])
+      case .compare(let op): r = L.compare(op, xs[0], xs[1], ot[0])
+      case .select: r = LLVMBuildSelect(L.b, xs[0], xs[1], xs[2], "")
+      case .cast(let to): r = L.cast(xs[0], from: ot[0], to: to)
+      default: r = xs[0]  // expand: the broadcast index did the work
+      }
+    }
+    return r
+  }
+}
+
+/// Whether a type has exactly one element (every dim a static 1, or rank 0).
+enum ElementCountOne {
+  static func isOne(_ t: TensorType) -> Bool { t.shape.allSatisfy { $0 == .int(1) } }
+}
