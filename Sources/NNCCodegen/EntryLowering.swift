@@ -328,10 +328,19 @@ extension FunctionLowering {
   /// What the kernel of `inst` computes, as its symbol shows it after `nnc_NAME.kN.`: the op's
   /// mnemonic and its result type, `tanh.f32x1024`, `matmul.f32x64x10`, `reduce_sum.f32xN`
   /// (dtype, then each dim, symbolic ones by name; a scalar is the dtype alone). A profiler's
-  /// report or a backtrace then says what the hot function computes.
+  /// report or a backtrace then says what the hot function computes. A fused kernel lists the
+  /// ops of its region in order, constants left out (`matmul.add.max.f32xNx256`).
   func kernelName(for inst: Instruction) -> String {
     let results = inst.results.compactMap { f.type(of: $0).map(FunctionLowering.typeName) }
-    return ([inst.op.mnemonic] + results).joined(separator: ".")
+    var ops = [inst.op.mnemonic]
+    if case .fused = inst.op, let region = inst.regions.first {
+      ops = region.instructions.compactMap { i in
+        if case .constant = i.op { return nil }
+        return i.op.mnemonic
+      }
+      if ops.isEmpty { ops = [inst.op.mnemonic] }
+    }
+    return (ops + results).joined(separator: ".")
   }
 
   /// `f32[64,N]` as `f32x64xN`.

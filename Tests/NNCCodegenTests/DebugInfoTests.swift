@@ -124,6 +124,18 @@ private let model = """
     #expect(lines(rows, in: try #require(ranges["nnc_f"])).isEmpty)
   }
 
+  /// A fused kernel is named after the ops of its region and maps each op's code to its line.
+  @Test(.enabled(if: dwarfdump != nil)) func fusedKernelMapsEachOpToItsLine() throws {
+    var g = try loadGraph(model, file: "fused.swiftgraph")
+    try PassManager(passes: [Passes.fuse], verifyEach: true).run(&g)
+    let object = try objectFile(g, name: "fused")
+    let ranges = try functionRanges(object)
+    let kernel = try #require(ranges["nnc_f.k0.mul.tanh.add.mul.f32x64"], "\(ranges.keys.sorted())")
+    let found = lines(try lineTable(object), in: kernel)
+    #expect(found.isSuperset(of: ["fused.swiftgraph:4", "fused.swiftgraph:5", "fused.swiftgraph:6"]), "\(found)")
+    #expect(found.isSubset(of: (2...6).map { "fused.swiftgraph:\($0)" }), "\(found)")
+  }
+
   /// A traced function's object names the Swift file and the lines of the traced calls.
   @Test(.enabled(if: dwarfdump != nil)) func tracedFunctionMapsToSwiftLines() throws {
     let line = #line + 2
