@@ -87,13 +87,9 @@ import Testing
       let nm = try runExecutable(URL(fileURLWithPath: "/usr/bin/env"), ["nm", "-u", object], in: dir.url)
       #expect(nm.status == 0, "\(nm.stderr)")
       let undefined = Set(nm.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
-      if k != 1 {
-        // The MLP fuses into two kernels (matmul + bias + relu, matmul + bias), the math graph
-        // into one: neither has a workspace to allocate.
-        #expect(!undefined.contains("malloc"), "\(model): \(undefined.sorted())")
-      } else {
-        #expect(undefined.contains("malloc") && undefined.contains("free"), "\(model): \(undefined.sorted())")
-      }
+      // The allocating entries malloc the workspace (the math graph fuses into one kernel and
+      // has none).
+      if k != 2 { #expect(undefined.contains("malloc") && undefined.contains("free"), "\(model): \(undefined.sorted())") }
       if k == 2 { #expect(!undefined.subtracting(libc).isEmpty, "the math graph calls libm") }
       // Nothing else is needed: a shared library with no undefined symbols links from it.
       let link = try runExecutable(

@@ -115,6 +115,11 @@ import Testing
       var gen = RandomGraphGenerator(seed: 1000 + UInt64(seed))
       corpus.append(("random\(seed)", Array(gen.graph().text().utf8)))
     }
+    for seed in 0..<2 {
+      var gen = RandomGraphGenerator(seed: 2000 + UInt64(seed))
+      gen.extras = .fused
+      corpus.append(("fused\(seed)", Array(gen.graph().text().utf8)))
+    }
     for (name, bytes) in corpus {
       #expect(throws: Never.self, "\(name) should load undamaged") { try loadGraph(bytes, file: name) }
     }

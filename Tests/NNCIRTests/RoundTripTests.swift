@@ -36,7 +36,7 @@ enum SampleModels {
   }
 
   /// Graphs with every extra (constant cond predicates, guards that always hold, simplifiable
-  /// patterns, constant subgraphs) verify and round-trip too.
+  /// patterns, constant subgraphs, hand-written fused ops) verify and round-trip too.
   @Test(arguments: 0..<4)
   func randomGraphWithExtrasRoundTrips(chunk: Int) throws {
     for seed in stride(from: chunk, to: 200, by: 4) {
@@ -60,15 +60,16 @@ enum SampleModels {
     #expect(c.graph().text() != RandomGraphGenerator(seed: 42).graphText())
   }
 
-  /// The round trip above only means something if the generator reaches every op and the
-  /// tricky literals.
+  /// The round trips above only mean something if the generator reaches every op and the
+  /// tricky literals. Plain generation makes every op but `fused`, which only `Extras.fused`
+  /// (part of `.all`) writes, so that plain graphs stay what they were for the same seeds.
   @Test func generatorCoversTheOpSet() {
     var mnemonics: Set<String> = []
     var text = ""
     var nestedCond = false
-    for seed in 0..<300 {
-      var gen = RandomGraphGenerator(seed: UInt64(seed))
-      let g = gen.graph()
+    var fusedInCond = false
+    var fusedOfSeveral = 0
+    func note(_ g: Graph) {
       text += g.text()
       for f in g.functions {
         f.forEachInstruction { inst in
@@ -76,11 +77,27 @@ enum SampleModels {
           if inst.op == .cond, inst.regions.contains(where: { $0.instructions.contains { $0.op == .cond } }) {
             nestedCond = true
           }
+          if inst.op == .cond, inst.regions.contains(where: { $0.instructions.contains { $0.op == .fused } }) {
+            fusedInCond = true
+          }
+          if inst.op == .fused, inst.regions[0].instructions.count > 1, inst.results.count > 1 { fusedOfSeveral += 1 }
         }
       }
     }
+    for seed in 0..<300 {
+      var gen = RandomGraphGenerator(seed: UInt64(seed))
+      note(gen.graph())
+    }
+    #expect(!mnemonics.contains("fused"), "plain generation changed: it makes fused ops")
+    for seed in 0..<200 {
+      var gen = RandomGraphGenerator(seed: UInt64(seed))
+      gen.extras = .all
+      note(gen.graph())
+    }
     #expect(Set(Op.allMnemonics).subtracting(mnemonics).isEmpty, "never generated: \(Set(Op.allMnemonics).subtracting(mnemonics))")
     #expect(nestedCond)
+    #expect(fusedInCond, "no fused op inside a cond region")
+    #expect(fusedOfSeveral >= 10, "\(fusedOfSeveral) fused ops of several ops with several results")
     for needle in [" nan", "-nan", " inf", "-inf", "-0.0", "[N", "loc(", "message=", "-> ()", "2147483647", "-9223372036854775808"] {
       #expect(text.contains(needle), "never generated: \(needle)")
     }

@@ -156,8 +156,15 @@ public struct RandomGraphGenerator {
     /// Small subgraphs of constants only (an op or two on constants: `add`, `exp`, compare,
     /// cast, reduce, select, ...), which constant folding evaluates.
     public static let constantSubgraphs = Extras(rawValue: 1 << 3)
+    /// Hand-written `fused` ops: once the function is generated, some runs of one to four
+    /// adjacent instructions without regions or effects (any such op: constants, concat,
+    /// argmax and pooling too, which no fused kernel computes) are wrapped into a `fused` op,
+    /// in the body and in cond regions. Its operands are the outer values the run reads; it
+    /// yields the run's values read after it (the last one's when none is), and later uses
+    /// read its results instead. The function computes what it computed before.
+    public static let fused = Extras(rawValue: 1 << 4)
 
-    public static let all: Extras = [.conds, .trueGuards, .simplifiable, .constantSubgraphs]
+    public static let all: Extras = [.conds, .trueGuards, .simplifiable, .constantSubgraphs, .fused]
   }
 
   /// Values visible at the current point, innermost scope last.
@@ -222,7 +229,9 @@ public struct RandomGraphGenerator {
         }
       }
     }
-    return b.finish(returning: results)
+    var f = b.finish(returning: results)
+    if extras.contains(.fused) { f.body = wrapRunsInFused(f.body, &f) }
+    return f
   }
 
   // MARK: - blocks
@@ -645,6 +654,62 @@ public struct RandomGraphGenerator {
         try emit(&b, .cast(to: t.dtype), [s])
       }
     }
+  }
+
+  /// `block` with some runs of adjacent instructions wrapped into `fused` ops (see
+  /// `Extras.fused`), cond regions first; uses of the wrapped values after a run, nested
+  /// regions and the terminator included, read the fused op's results.
+  private mutating func wrapRunsInFused(_ block: Block, _ f: inout Function) -> Block {
+    var insts = block.instructions
+    for k in insts.indices where !insts[k].regions.isEmpty {
+      insts[k].regions = insts[k].regions.map { wrapRunsInFused($0, &f) }
+    }
+    func wrappable(_ i: Instruction) -> Bool { i.regions.isEmpty && !i.op.hasSideEffects }
+    func uses(_ b: Block, into set: inout Set<Value>) {
+      for i in b.instructions {
+        set.formUnion(i.operands)
+        for r in i.regions { uses(r, into: &set) }
+      }
+      set.formUnion(b.terminator)
+    }
+    var replace: [Value: Value] = [:]
+    func renamed(_ b: Block) -> Block {
+      var out = b
+      for k in out.instructions.indices {
+        out.instructions[k].operands = out.instructions[k].operands.map { replace[$0] ?? $0 }
+        out.instructions[k].regions = out.instructions[k].regions.map(renamed)
+      }
+      out.terminator = out.terminator.map { replace[$0] ?? $0 }
+      return out
+    }
+    var out: [Instruction] = []
+    var k = 0
+    while k < insts.count {
+      guard wrappable(insts[k]), rng.chance(0.2) else {
+        out.append(renamed(Block(instructions: [insts[k]])).instructions[0])
+        k += 1
+        continue
+      }
+      let length = rng.int(1...4)
+      var end = k + 1
+      while end < insts.count && end - k < length && wrappable(insts[end]) { end += 1 }
+      var later: Set<Value> = []
+      uses(Block(instructions: Array(insts[end...]), terminator: block.terminator), into: &later)
+      var body = renamed(Block(instructions: Array(insts[k..<end])))
+      var yields = body.instructions.flatMap(\.results).filter(later.contains)
+      if yields.isEmpty { yields = body.instructions[body.instructions.count - 1].results }
+      body.terminator = yields
+      var fused = Instruction(op: .fused, operands: [], results: [], regions: [body], loc: location())
+      fused.recomputeFusedOperands()
+      fused.results = yields.map { f.newValue(f.type(of: $0)) }
+      for (y, r) in zip(yields, fused.results) { replace[y] = r }
+      out.append(fused)
+      k = end
+    }
+    var result = block
+    result.instructions = out
+    result.terminator = block.terminator.map { replace[$0] ?? $0 }
+    return result
   }
 
   /// A constant holding `value` everywhere that an op with a value of type `t` leaves it as it

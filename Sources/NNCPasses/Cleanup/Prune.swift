@@ -88,6 +88,10 @@ extension Passes {
         var regions: [Block] = []
         for r in inst.regions { regions.append(try pruneBlock(r, f, conditional: true, &state, &context)) }
         inst.regions = regions
+      case .fused:
+        // The region reads outer values by name: rename there too.
+        inst.regions = inst.regions.map { FusionPlanner.substitute($0, state.replace) }
+        inst.recomputeFusedOperands()
       case .guardTrue(let message):
         if let (holds, reason) = known(inst.operands[0], f, state, context) {
           let quoted = message.isEmpty ? "guard" : "guard '\(message)'"
