@@ -5,10 +5,13 @@
 // on: the cache format, `codegenVersion`, the LLVM target triple, the resolved CPU name and
 // feature string (a nil `TargetOptions.cpu`/`features` is replaced by the host's before hashing,
 // so a library built for one machine is never reused on a different one), the preferred vector
-// width, and the canonical IR text of the graph. The IR text is printed without `loc(...)`
-// attributes: source locations do not reach generated code (guard messages and locations live
-// on the Swift side, in `CompiledEntry`), so the same program traced from another line shares
-// its library. `emitAssembly`/`emitLLVMIR` do not change the object and are not part of the key.
+// width, the canonical IR text of the graph with its `loc(...)` attributes, and the source
+// positions the object's debug line table is made of (`debugProvenanceText`: each function's
+// and instruction's provenance, the parsed file's positions included). Locations reach the
+// object as DWARF lines, so a graph that differs from another only in where it came from (the
+// same program traced from another line, the same file with a line added) gets its own entry:
+// a shared one would show the other graph's lines in a profiler or debugger.
+// `emitAssembly`/`emitLLVMIR` do not change the object and are not part of the key.
 //
 // Layout. One flat directory, private to the user (owned by them, mode 0700):
 //   <key>.so                         the linked library
@@ -402,7 +405,9 @@ public final class CompileCache: Sendable {
     text += "features: \(features)\n"
     text += "vector-width: \(width.map(String.init) ?? "default")\n"
     text += "ir:\n"
-    text += graph.text(PrintOptions(locations: false))
+    text += graph.text(PrintOptions(locations: true))
+    text += "provenance:\n"
+    text += debugProvenanceText(graph)
     return CacheKey(hash: sha256Hex(text), text: text, triple: triple, cpu: cpu, features: features, vectorWidth: width)
   }
 

@@ -36,7 +36,7 @@ public struct CompileOptions: Hashable, Sendable {
 }
 
 /// The version of the code generator; part of every cache key.
-public let codegenVersion = "nnc-codegen-5"
+public let codegenVersion = "nnc-codegen-6"
 
 /// The version of LLVM the code generator was built against and links (`"14.0.6"`).
 public let llvmVersion = String(cString: cllvm_version_string())
@@ -74,13 +74,17 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
     sink.install(on: ctx)
     let module = LLVMModuleCreateWithNameInContext("nnc", ctx)!
     tm.configure(module)
+    // One compile unit for the module; line tables map each kernel to its instructions' lines.
+    let debugInfo = DebugInfo(module: module, ctx: ctx, graph: graph)
     // One kernel per distinct (op, attributes, types, symbols) in the whole module.
     let kernels = KernelCache()
     for f in graph.functions {
       let lowering = FunctionLowering(
-        ctx: ctx, module: module, function: f, vectorWidth: options.target.vectorWidth, kernels: kernels)
+        ctx: ctx, module: module, function: f, vectorWidth: options.target.vectorWidth, kernels: kernels,
+        debugInfo: debugInfo)
       lowering.lowerEntry()
     }
+    debugInfo?.finalize()
     return module
   }
   defer { withLLVMLock { LLVMDisposeModule(module) } }

@@ -30,6 +30,7 @@ extension FunctionLowering {
     LLVMSetLinkage(entry, LLVMInternalLinkage)
     addFunctionAttributes(entry)
     LLVMAddAttributeAtIndex(entry, functionAttrIndex, enumAttr(ctx, "noinline"))
+    beginDebugFunction(entry, name: names.typed + ".body", at: functionLocation)
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, entry, "entry"))
     statusSlot = LLVMBuildAlloca(b, i32, "status")
     LLVMBuildStore(b, constI32(EntryStatus.ok), statusSlot)
@@ -85,6 +86,8 @@ extension FunctionLowering {
     LLVMBuildBr(b, cleanupBlock)
     LLVMPositionBuilderAtEnd(b, cleanupBlock)
     LLVMBuildRet(b, LLVMBuildLoad2(b, i32, statusSlot, ""))
+    // The exported entries only allocate and forward to the body: no subprogram, no lines.
+    endDebugFunction()
 
     let size = lowerWorkspaceSizeEntries(names, plan)
     let withWorkspace = lowerPackedWithWorkspaceEntry(names, bodyType: bodyType, size: size)
@@ -254,46 +257,51 @@ extension FunctionLowering {
   /// Lowers the instructions of a block into the entry function at the builder's position.
   func lowerBlock(_ block: Block) {
     for inst in block.instructions {
-      switch inst.op {
-      case .cond:
-        let pred = load(buffer(inst.operands[0]), constI64(0), .bool)
-        let thenB = self.block("cond.then")
-        let elseB = self.block("cond.else")
-        let merge = self.block("cond.end")
-        LLVMBuildCondBr(b, pred, thenB, elseB)
-        for (region, bb) in zip(inst.regions, [thenB, elseB]) {
-          LLVMPositionBuilderAtEnd(b, bb)
-          lowerBlock(region)
-          for (r, y) in zip(inst.results, region.terminator) {
-            memcpy(buffer(r), buffer(y), f.type(of: r)!)
-          }
-          LLVMBuildBr(b, merge)
+      withSourceLocation(inst.provenance) { lowerInstruction(inst) }
+    }
+  }
+
+  /// Lowers one instruction into the entry function: a branch, a status check or a kernel call.
+  private func lowerInstruction(_ inst: Instruction) {
+    switch inst.op {
+    case .cond:
+      let pred = load(buffer(inst.operands[0]), constI64(0), .bool)
+      let thenB = self.block("cond.then")
+      let elseB = self.block("cond.else")
+      let merge = self.block("cond.end")
+      LLVMBuildCondBr(b, pred, thenB, elseB)
+      for (region, bb) in zip(inst.regions, [thenB, elseB]) {
+        LLVMPositionBuilderAtEnd(b, bb)
+        lowerBlock(region)
+        for (r, y) in zip(inst.results, region.terminator) {
+          memcpy(buffer(r), buffer(y), f.type(of: r)!)
         }
-        LLVMPositionBuilderAtEnd(b, merge)
-      case .guardTrue:
-        let pred = load(buffer(inst.operands[0]), constI64(0), .bool)
-        let ok = self.block("guard.ok")
-        let fail = self.block("guard.fail")
-        LLVMBuildCondBr(b, pred, ok, fail)
-        LLVMPositionBuilderAtEnd(b, fail)
-        LLVMBuildStore(b, constI32(EntryStatus.firstGuard + Int32(guardCount)), statusSlot)
-        guardCount += 1
-        LLVMBuildBr(b, cleanupBlock)
-        LLVMPositionBuilderAtEnd(b, ok)
-      default:
-        let kernel = makeKernel(inst)
-        var operands = inst.operands.map(buffer)
-        if FunctionLowering.passesOperandArray(inst) {
-          let array = entryAlloca(LLVMArrayType(i8p, UInt32(operands.count)))
-          let first = LLVMBuildBitCast(b, array, LLVMPointerType(i8p, 0), "")!
-          for (k, o) in operands.enumerated() {
-            LLVMBuildStore(b, LLVMBuildBitCast(b, o, i8p, ""), elementPointer(first, i8p, constI64(k)))
-          }
-          operands = [first]
-        }
-        let args = inst.results.map(buffer) + operands + symbols.map { symbolValues[$0]! }
-        _ = call(kernel, args)
+        LLVMBuildBr(b, merge)
       }
+      LLVMPositionBuilderAtEnd(b, merge)
+    case .guardTrue:
+      let pred = load(buffer(inst.operands[0]), constI64(0), .bool)
+      let ok = self.block("guard.ok")
+      let fail = self.block("guard.fail")
+      LLVMBuildCondBr(b, pred, ok, fail)
+      LLVMPositionBuilderAtEnd(b, fail)
+      LLVMBuildStore(b, constI32(EntryStatus.firstGuard + Int32(guardCount)), statusSlot)
+      guardCount += 1
+      LLVMBuildBr(b, cleanupBlock)
+      LLVMPositionBuilderAtEnd(b, ok)
+    default:
+      let kernel = makeKernel(inst)
+      var operands = inst.operands.map(buffer)
+      if FunctionLowering.passesOperandArray(inst) {
+        let array = entryAlloca(LLVMArrayType(i8p, UInt32(operands.count)))
+        let first = LLVMBuildBitCast(b, array, LLVMPointerType(i8p, 0), "")!
+        for (k, o) in operands.enumerated() {
+          LLVMBuildStore(b, LLVMBuildBitCast(b, o, i8p, ""), elementPointer(first, i8p, constI64(k)))
+        }
+        operands = [first]
+      }
+      let args = inst.results.map(buffer) + operands + symbols.map { symbolValues[$0]! }
+      _ = call(kernel, args)
     }
   }
 
@@ -312,14 +320,54 @@ extension FunctionLowering {
   func makeKernel(_ inst: Instruction) -> LLVMValueRef {
     let key = KernelKey(inst, in: f, symbols: symbols)
     if let kernel = kernels.kernels[key] { return kernel }
-    let kernel = buildKernel(inst)
+    let kernel = buildKernel(inst, named: kernelName(for: inst))
     kernels.kernels[key] = kernel
     return kernel
   }
 
-  /// Builds a new kernel function for `inst` (see `makeKernel`).
-  private func buildKernel(_ inst: Instruction) -> LLVMValueRef {
-    let name = EntryNames(f.name).typed + ".k\(kernels.count).\(inst.op.mnemonic)"
+  /// What the kernel of `inst` computes, as its symbol shows it after `nnc_NAME.kN.`: the op's
+  /// mnemonic and its result type, `tanh.f32x1024`, `matmul.f32x64x10`, `reduce_sum.f32xN`
+  /// (dtype, then each dim, symbolic ones by name; a scalar is the dtype alone). A profiler's
+  /// report or a backtrace then says what the hot function computes. A fused kernel lists the
+  /// ops of its region in order, constants left out (`matmul.add.max.f32xNx256`).
+  func kernelName(for inst: Instruction) -> String {
+    let results = inst.results.compactMap { f.type(of: $0).map(FunctionLowering.typeName) }
+    var ops = [inst.op.mnemonic]
+    if case .fused = inst.op, let region = inst.regions.first {
+      ops = region.instructions.compactMap { i in
+        if case .constant = i.op { return nil }
+        return i.op.mnemonic
+      }
+      if ops.isEmpty { ops = [inst.op.mnemonic] }
+    }
+    return (ops + results).joined(separator: ".")
+  }
+
+  /// `f32[64,N]` as `f32x64xN`.
+  static func typeName(_ t: TensorType) -> String {
+    (["\(t.dtype)"] + t.shape.map(\.description)).joined(separator: "x")
+  }
+
+  /// `name` as a plain symbol: characters other than ASCII letters, digits, `_` and `.` become
+  /// `_` (LLVM would quote the name in assembly, and tools print quoted names badly), and past
+  /// `maxKernelNameLength` characters it is cut (a fused kernel's name lists its ops).
+  static func symbolName(_ name: String) -> String {
+    let plain = name.unicodeScalars.map { c -> Character in
+      c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "_" || c == ".") ? Character(c) : "_"
+    }
+    return String(plain.prefix(maxKernelNameLength))
+  }
+
+  /// The longest kernel name part `symbolName` keeps.
+  static let maxKernelNameLength = 96
+
+  /// Builds a new kernel function for `inst` (see `makeKernel`), called `nnc_NAME.kN.` followed
+  /// by `name` (`kernelName(for:)`, or what a caller gives), made a plain symbol. N numbers the
+  /// module's kernels in order, so names are unique and the same for the same graph. The kernel
+  /// gets a subprogram at `inst`'s provenance (a shared kernel keeps the first instruction's),
+  /// and its instructions that line unless built inside `withSourceLocation`.
+  func buildKernel(_ inst: Instruction, named name: String) -> LLVMValueRef {
+    let name = EntryNames(f.name).typed + ".k\(kernels.count)." + FunctionLowering.symbolName(name)
     kernels.count += 1
     let packed = FunctionLowering.passesOperandArray(inst)
     let ptrs = inst.results.map { ptrType(f.type(of: $0)!.dtype) }
@@ -342,6 +390,7 @@ extension FunctionLowering {
     }
     let saved = LLVMGetInsertBlock(b)!
     let savedSymbols = symbolValues
+    let savedDebug = beginDebugFunction(fn, name: name, at: inst.provenance)
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
     for (k, s) in symbols.enumerated() { symbolValues[s] = LLVMGetParam(fn, UInt32(ptrs.count + k)) }
     let outs = (0..<inst.results.count).map { LLVMGetParam(fn, UInt32($0))! }
@@ -366,6 +415,7 @@ extension FunctionLowering {
     LLVMBuildBr(b, done)
     LLVMPositionBuilderAtEnd(b, done)
     LLVMBuildRetVoid(b)
+    endDebugFunction(savedDebug)
     symbolValues = savedSymbols
     LLVMPositionBuilderAtEnd(b, saved)
     return fn

@@ -281,7 +281,8 @@ final class FusedEmitter {
   /// Runs `body` with the source location of `v`'s instruction as the current one (debug
   /// line information maps each op of a fused kernel to its own line).
   func source(_ v: Value, _ body: () -> Void) {
-    body()
+    guard let inst = definition[v.id] else { return body() }
+    L.withSourceLocation(inst.provenance, body)
   }
 
   /// Value `v` at linear index `i` (pointwise kernels with one flat loop). A single-element

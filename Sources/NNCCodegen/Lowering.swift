@@ -98,7 +98,7 @@ public func kernelCounts(_ f: Function) -> (calls: Int, distinct: Int, fused: In
 /// is then spent once per distinct kernel, not once per instruction.
 final class KernelCache {
   var kernels: [KernelKey: LLVMValueRef] = [:]
-  /// Kernels made so far (numbers their names: `nnc_NAME.kN.OP`).
+  /// Kernels made so far (numbers their names: `nnc_NAME.kN.OP.TYPE`, `kernelName(for:)`).
   var count = 0
 }
 
@@ -134,9 +134,18 @@ final class FunctionLowering {
   /// scalar code, W for `<W x T>` vectors (the fused row kernels' lane sums emit whole groups of
   /// `SummationOrder.lanes` terms as vectors). `laneType` is the register type at this width.
   var lanes = 1
+  /// The module's debug information (DebugInfo.swift), nil when the graph names no source.
+  let debugInfo: DebugInfo?
+  /// The subprogram of the function being built, the scope of the locations its instructions
+  /// get (`beginDebugFunction`, `withSourceLocation`); nil when it has none.
+  var debugScope: LLVMMetadataRef?
 
-  init(ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?, kernels: KernelCache) {
+  init(
+    ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?, kernels: KernelCache,
+    debugInfo: DebugInfo? = nil
+  ) {
     self.ctx = ctx
+    self.debugInfo = debugInfo
     self.module = module
     self.kernels = kernels
     self.f = function

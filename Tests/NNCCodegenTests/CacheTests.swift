@@ -119,7 +119,8 @@ final class EventLog: @unchecked Sendable {
     #expect(try entryFiles(dir) == [key.hash + ".json", key.hash + ".so"])
   }
 
-  /// Locations do not reach the code, so they are not part of the key; one constant is.
+  /// One constant changes the key, and so does a location alone: locations reach the object
+  /// as its debug line table.
   @Test func keyFollowsTheIR() throws {
     let a = try CompileCache.key(for: testGraph(2))
     let b = try CompileCache.key(for: testGraph(3))
@@ -129,7 +130,29 @@ final class EventLog: @unchecked Sendable {
     #expect(a.text.contains("cpu: \(try hostTarget().cpu)\n"))
     var located = try testGraph(2)
     located.functions[0].body.instructions[0].loc = Location(file: "Elsewhere.swift", line: 7)
-    #expect(try CompileCache.key(for: located) == a)
+    let locatedKey = try CompileCache.key(for: located)
+    #expect(locatedKey.hash != a.hash)
+    #expect(locatedKey.text.contains("Elsewhere.swift:7"))
+    var movedLine = located
+    movedLine.functions[0].body.instructions[0].loc = Location(file: "Elsewhere.swift", line: 8)
+    #expect(try CompileCache.key(for: movedLine).hash != locatedKey.hash)
+  }
+
+  /// Without `loc`, an instruction's provenance is its position in the parsed file: the same
+  /// text parsed as another file, or one line further down, gets another key.
+  @Test func keyFollowsTheParsedPositions() throws {
+    let text = """
+      swiftgraph 1
+      func @f(%x: f32[4]) -> f32[4] {
+        %0 = tanh %x
+        return %0
+      }
+      """
+    let a = try CompileCache.key(for: loadGraph(text, file: "a.swiftgraph"))
+    #expect(try CompileCache.key(for: loadGraph(text, file: "a.swiftgraph")) == a)
+    #expect(try CompileCache.key(for: loadGraph(text, file: "b.swiftgraph")).hash != a.hash)
+    let shifted = text.replacingOccurrences(of: "swiftgraph 1\n", with: "swiftgraph 1\n// a comment\n")
+    #expect(try CompileCache.key(for: loadGraph(shifted, file: "a.swiftgraph")).hash != a.hash)
   }
 
   @Test func changedConstantMisses() throws {
