@@ -120,6 +120,30 @@ public enum VectorMath {
     }
   }
 
+  // Polynomial coefficients, highest degree first.
+  /// e^r = 1 + r + r^2 P(r) on |r| <= ln2/2 (Cephes expf).
+  static let expP: [Float] = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]
+  /// tanh x = x + x^3 P(x^2) on |x| < 0.625 (Cephes tanhf).
+  static let tanhP: [Float] = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]
+  /// sin r = r + r^3 P(r^2), cos r = 1 + r^2 Q(r^2): Taylor coefficients.
+  static let sinP: [Double] = [1 / 6227020800, -1 / 39916800, 1 / 362880, -1 / 5040, 1 / 120, -1 / 6]
+  static let cosP: [Double] = [-1 / 87178291200, 1 / 479001600, -1 / 3628800, 1 / 40320, -1 / 720, 1 / 24, -1 / 2]
+  /// erf x = x P(x^2) on |x| < 1.
+  static let erfInnerP: [Double] = [
+    -0x1.c3e563e23565ap-24, 0x1.9b86ff5025382p-20, -0x1.f09896f9f2624p-17, 0x1.f94706f104ee4p-14,
+    -0x1.c028d50ee5ec4p-11, 0x1.565ba50c46b30p-8, -0x1.b82ce19cef05fp-6, 0x1.ce2f219981555p-4,
+    -0x1.812746b02c467p-2, 0x1.20dd750429b4ep+0,
+  ]
+  /// erf x = P(x - 2.5) on [1, 4).
+  static let erfOuterP: [Double] = [
+    -0x1.56d43f73eaed9p-35, -0x1.db27b480586f2p-33, 0x1.a71b5ccc7ef0bp-30, 0x1.23bf4d99c7a9fp-29,
+    -0x1.ab92603a9644dp-26, 0x1.af344e40a04bfp-26, 0x1.8592ee70c763bp-23, -0x1.5fa8c676105dfp-21,
+    0x1.7f5c4454d222dp-23, 0x1.3bfce8890d293p-18, -0x1.d85c8c705eb92p-17, 0x1.57bce190e548fp-18,
+    0x1.4a82a820c03d8p-14, -0x1.066f4a55ba236p-12, 0x1.1155459aef620p-12, 0x1.1c60ae90efeefp-11,
+    -0x1.6ecdc08719f16p-9, 0x1.90e814ae8322fp-8, -0x1.1a89b97478b8dp-7, 0x1.119da0ac9a256p-7,
+    -0x1.64e3dcd47731ap-8, 0x1.1d8317122b6cbp-9, 0x1.ffcaa8f4c9c1cp-1,
+  ]
+
   /// `a` with the sign bit of `x` (`a` is +0, positive or NaN).
   static func withSign<M: MathEmitter>(_ m: M, _ a: M.F, of x: M.F) -> M.F {
     m.float(bits: m.or(m.bits(a), m.and(m.bits(x), m.i(Int32(bitPattern: 0x8000_0000)))))
@@ -154,8 +178,7 @@ public enum VectorMath {
     var r = m.fma(kf, m.f(-0x1.62e43p-1), xc)
     r = m.fma(kf, m.f(0x1.05c61p-29), r)
     // e^r = 1 + r + r^2 P(r) on |r| <= ln2/2 (Cephes expf).
-    let p = horner(
-      m, r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1])
+    let p = horner(m, r, expP)
     let y = m.add(m.fma(p, m.mul(r, r), r), m.f(1))
     // y 2^k as (y 2^k1) 2^k2: the first product is exact, the second rounds once (also into
     // the subnormals), and both powers are normal floats.
@@ -199,7 +222,7 @@ public enum VectorMath {
   public static func tanh<M: MathEmitter>(_ m: M, _ x: M.F) -> M.F {
     let a = m.abs(x)
     let z = m.mul(a, a)
-    let p = horner(m, z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1])
+    let p = horner(m, z, tanhP)
     let small = m.fma(m.mul(p, z), a, a)
     // 1 - 2 / (e^2a + 1): e^2a = +inf (a > 44) gives 1, NaN gives NaN.
     let e = exp(m, m.add(a, a))
@@ -221,15 +244,15 @@ public enum VectorMath {
     0x34ddc0db, 0xddc0db62, 0xc0db6295, 0xdb629599, 0x6295993c, 0x95993c43, 0x993c4390, 0x3c439041,
   ]
 
-  /// `table[index]` for `index` in 0..<16, as a tree of selects on the index's bits (which
-  /// vectorizes, where a load per lane would need a gather).
+  /// `table[table.startIndex + index]` for `index` in 0..<table.count (a power of two), as a
+  /// tree of selects on the index's bits (which vectorizes, where a load per lane would need a
+  /// gather).
   static func lookup<M: MathEmitter>(_ m: M, _ table: ArraySlice<UInt32>, _ index: M.I) -> M.I {
-    let bit = (0..<4).map { m.eq(m.and(index, m.i(1 << $0)), m.i(0)) }
-    var level = table.map { m.i(Int32(bitPattern: $0)) }
-    for b in 0..<4 {
-      level = stride(from: 0, to: level.count, by: 2).map { m.select(bit[b], level[$0], level[$0 + 1]) }
-    }
-    return level[0]
+    if table.count == 1 { return m.i(Int32(bitPattern: table[table.startIndex])) }
+    let half = table.count / 2
+    let low = m.eq(m.and(index, m.i(Int32(half))), m.i(0))
+    let mid = table.startIndex + half
+    return m.select(low, lookup(m, table[..<mid], index), lookup(m, table[mid...], index))
   }
 
   /// sin x, or cos x when `cosine`: reduced to r = x - n pi/2 in f64, a polynomial of r by
@@ -268,10 +291,9 @@ public enum VectorMath {
     let r2 = m.mul(r, r)
     let sinR = m.fma(
       m.mul(r, r2),
-      horner(m, r2, [1 / 6227020800, -1 / 39916800, 1 / 362880, -1 / 5040, 1 / 120, -1 / 6]), r)
+      horner(m, r2, sinP), r)
     let cosR = m.fma(
-      r2, horner(m, r2, [-1 / 87178291200, 1 / 479001600, -1 / 3628800, 1 / 40320, -1 / 720, 1 / 24, -1 / 2]),
-      m.d(1))
+      r2, horner(m, r2, cosP), m.d(1))
     let odd = m.not(m.eq(m.and(n, m.i(1)), m.i(0)))
     let negative = m.not(m.eq(m.and(n, m.i(2)), m.i(0)))
     var y = m.select(odd, cosR, sinR)
@@ -284,27 +306,10 @@ public enum VectorMath {
 
   /// The error function, odd (erf(-0) = -0), ±1 from |x| >= 3.9192.
   public static func erf<M: MathEmitter>(_ m: M, _ x: M.F) -> M.F {
-    let a = m.widen(m.abs(x))
-    let inner = m.mul(
-      a,
-      horner(
-        m, m.mul(a, a),
-        [
-          -0x1.c3e563e23565ap-24, 0x1.9b86ff5025382p-20, -0x1.f09896f9f2624p-17, 0x1.f94706f104ee4p-14,
-          -0x1.c028d50ee5ec4p-11, 0x1.565ba50c46b30p-8, -0x1.b82ce19cef05fp-6, 0x1.ce2f219981555p-4,
-          -0x1.812746b02c467p-2, 0x1.20dd750429b4ep+0,
-        ]))
-    let outer = horner(
-      m, m.sub(a, m.d(2.5)),
-      [
-        -0x1.56d43f73eaed9p-35, -0x1.db27b480586f2p-33, 0x1.a71b5ccc7ef0bp-30, 0x1.23bf4d99c7a9fp-29,
-        -0x1.ab92603a9644dp-26, 0x1.af344e40a04bfp-26, 0x1.8592ee70c763bp-23, -0x1.5fa8c676105dfp-21,
-        0x1.7f5c4454d222dp-23, 0x1.3bfce8890d293p-18, -0x1.d85c8c705eb92p-17, 0x1.57bce190e548fp-18,
-        0x1.4a82a820c03d8p-14, -0x1.066f4a55ba236p-12, 0x1.1155459aef620p-12, 0x1.1c60ae90efeefp-11,
-        -0x1.6ecdc08719f16p-9, 0x1.90e814ae8322fp-8, -0x1.1a89b97478b8dp-7, 0x1.119da0ac9a256p-7,
-        -0x1.64e3dcd47731ap-8, 0x1.1d8317122b6cbp-9, 0x1.ffcaa8f4c9c1cp-1,
-      ])
     let absX = m.abs(x)
+    let a = m.widen(absX)
+    let inner = m.mul(a, horner(m, m.mul(a, a), erfInnerP))
+    let outer = horner(m, m.sub(a, m.d(2.5)), erfOuterP)
     var y = m.narrow(m.select(m.lt(absX, m.f(1)), inner, outer))
     y = m.select(m.le(m.f(4), absX), m.f(1), y)
     return m.select(m.isNaN(x), x, withSign(m, y, of: x))
