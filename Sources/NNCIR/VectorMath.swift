@@ -24,8 +24,9 @@
 /// The primitive operations the shared approximations are written in, on f32 (`F`), f64 (`D`),
 /// i32 (`I`), i64 (`L`) and boolean (`B`) values of one width (scalars, or vectors of one lane
 /// count). Every float operation rounds once to nearest even; integer operations wrap; shift
-/// amounts are below the width; `fptosi`-style conversions are deliberately absent (integers
-/// come from bit patterns, as `rint` does below).
+/// amounts are below the width. There is no float-to-integer conversion (LLVM's `fptosi` is
+/// poison out of range): the approximations round to an integer by adding 1.5 * 2^23 (2^52)
+/// and read it from the sum's low bits.
 public protocol MathEmitter {
   associatedtype F
   associatedtype D
