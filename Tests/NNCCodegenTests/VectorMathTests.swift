@@ -36,7 +36,7 @@ let vectorMathSpecials: [Float] = {
   let centres: [Float] = [
     0, 1, 0.5, 2, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
     Float(bitPattern: 0x007f_ffff), 88.72283935546875, 88.7228317, 87.33654, 103.97208, 104, 149,
-    9.010913848876953, 16.63553237915039, 3.919205904006958, 4, 0.625, 0.34657359, 1.0417547e-38,
+    9.010913848876953, 16.63553237915039, 3.919205904006958, 4, 0.625, 0.34657359, Float(bitPattern: 0x0071_6fe2),
     .pi / 2, .pi, 3 * .pi / 2, 120, 119.99999, 1e22, 0x1p100, 12_868_000, 0x1p24, 0x1p31,
   ]
   var values: [Float] = [.infinity, -.infinity, .nan, -.nan, Float(bitPattern: 0x7fc0_1234)]
