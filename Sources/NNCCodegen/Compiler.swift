@@ -36,7 +36,7 @@ public struct CompileOptions: Hashable, Sendable {
 }
 
 /// The version of the code generator; part of every cache key.
-public let codegenVersion = "nnc-codegen-6"
+public let codegenVersion = "nnc-codegen-7"
 
 /// The version of LLVM the code generator was built against and links (`"14.0.6"`).
 public let llvmVersion = String(cString: cllvm_version_string())

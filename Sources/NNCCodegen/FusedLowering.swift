@@ -212,7 +212,7 @@ final class FusedEmitter {
 
   /// Whether row kernels compute each group of `SummationOrder.lanes` terms as `<lanes x T>`
   /// vector code (the scalar lowering at `lanes` width) rather than lane by lane.
-  static let vectorRows = false
+  static let vectorRows = true
 
   /// Runs `body` with the scalar lowering at `SummationOrder.lanes` width.
   func atWidth<T>(_ body: () -> T) -> T {

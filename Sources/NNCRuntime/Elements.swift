@@ -113,6 +113,12 @@ extension Int64: NumericElement {}
 /// Floating-point element functions.
 enum FloatFunctions {
   static func unary<T: Real & BinaryFloatingPoint>(_ op: UnaryOp) -> (T) -> T {
+    // f32 transcendentals: the approximations the compiled code shares (NNCIR/VectorMath.swift).
+    if T.self == Float.self, VectorMath.computes(op) {
+      let m = ScalarMath()
+      let f: (Float) -> Float = { VectorMath.unary(op, m, $0)! }
+      return f as! (T) -> T
+    }
     switch op {
     case .neg: return { -$0 }
     case .abs: return { Swift.abs($0) }
@@ -170,3 +176,4 @@ func compareFunction<T: Comparable>(_ op: CompareOp) -> (T, T) -> Bool {
   case .ge: return (>=)
   }
 }
+

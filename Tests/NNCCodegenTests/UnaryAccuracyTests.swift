@@ -7,8 +7,8 @@
 // For every function and dtype: the interpreter and the compiled code agree bit for bit (NaN
 // matching any NaN), special results (±0, ±inf, NaN) are exact, and every other result is
 // within the function's bound in ulps (the distance in representable numbers). The bounds are
-// the figures docs/swiftgraph.md states ("Accuracy of unary functions"), measured with glibc's
-// libm on x86-64.
+// the figures docs/swiftgraph.md states ("Accuracy of unary functions"): for f32 transcendentals
+// those of nnc's own approximations (NNCIR/VectorMath.swift), for f64 glibc's libm on x86-64.
 
 import Foundation
 import NNCCodegen
@@ -97,8 +97,10 @@ extension NDArray {
   /// The largest error allowed, in ulps, per function: (f32, f64). Zeros, infinities and NaN
   /// must be exact whatever the bound. neg, abs, floor, ceil and sqrt are exact (IEEE 754);
   /// rsqrt is two correctly rounded operations, 1/sqrt(x) (< 1.5 ulps from the exact value, so
-  /// at most 1 from the correctly rounded one); the libm functions have the maximum errors glibc
-  /// documents for x86-64 (libm-test-ulps: exp, log, sin, cos, erf 1; tanh 2); sigmoid is
+  /// at most 1 from the correctly rounded one); f64 libm functions have the maximum errors glibc
+  /// documents for x86-64 (libm-test-ulps: exp, log, sin, cos, erf 1; tanh 2), and the f32
+  /// approximations the bounds docs/swiftgraph.md derives (exp, log 1 as measured; sin, cos,
+  /// erf 1 from their f64 evaluation rounded once; tanh 2); sigmoid is
   /// (x >= 0 ? 1 : e) / (1 + e) with e = exp(-|x|): exp's error plus two roundings (< 2.5 ulps
   /// from the exact value, at most 2 from the correctly rounded one).
   static let bounds: [String: (f32: UInt64, f64: UInt64)] = [
