@@ -84,10 +84,18 @@ final class FusedEmitter {
     let reduces = body.instructions.filter { if case .reduce = $0.op { return true } else { return false } }
     let fullStrides = L.strides(st)
     let isRow = body.terminator.map { s.last != .int(1) && type($0).shape != s }
+    let caches = rowCaches(reduces, s, isRow, out)
+    let operandBuffers = buffers
     L.loopNest(Array(ds.dropLast())) { r in
       self.rowValues = [:]
+      self.buffers = operandBuffers
       for red in reduces {
-        self.source(red.results[0]) { self.rowValues[red.results[0].id] = self.reduceRow(red, r, len) }
+        let cache = caches[red.operands[0].id]
+        self.source(red.results[0]) {
+          self.rowValues[red.results[0].id] = self.reduceRow(red, r, len, cacheTo: cache, fullStrides: fullStrides)
+        }
+        // Later passes read the cached value from the row instead of computing it again.
+        if let cache { self.buffers[red.operands[0].id] = cache }
       }
       for (k, y) in self.body.terminator.enumerated() where isRow[k] {
         self.memo = [:]
@@ -101,11 +109,51 @@ final class FusedEmitter {
         self.memo = [:]
         let idx = r + [k]
         let o = self.L.dot(idx, fullStrides)
+        // Every result first, then the stores: a result may read a value cached in another
+        // result's row.
+        var values: [(Int, LLVMValueRef)] = []
         for (j, y) in self.body.terminator.enumerated() where !isRow[j] {
-          self.source(y) { self.L.store(self.at(y, idx), out[j], o, self.type(y).dtype) }
+          self.source(y) { values.append((j, self.at(y, idx))) }
         }
+        for (j, v) in values { self.L.store(v, out[j], o, self.type(self.body.terminator[j]).dtype) }
       }
     }
+  }
+
+  /// Values a reduction pass computes that a later pass needs again and that cost more than a
+  /// store and a load (an op beyond adds, multiplies and selects on the way: softmax's
+  /// `exp(x - max)`), each with the output row that keeps it meanwhile: a full-row result of
+  /// its dtype that no other value uses (the final pass reads the value there before it
+  /// writes the result). The row is in cache; without this, softmax computes `exp` twice.
+  func rowCaches(_ reduces: [Instruction], _ s: [Dim], _ isRow: [Bool], _ out: [LLVMValueRef]) -> [Int: LLVMValueRef] {
+    var free = body.terminator.indices.filter { !isRow[$0] && type(body.terminator[$0]).dtype.isFloat }
+    var caches: [Int: LLVMValueRef] = [:]
+    // Values the final pass computes (reachable from full results without crossing a reduction).
+    var needed: Set<Int> = []
+    func mark(_ v: Value) {
+      guard needed.insert(v.id).inserted, let inst = definition[v.id] else { return }
+      if case .reduce = inst.op { return }
+      inst.operands.forEach(mark)
+    }
+    for (k, y) in body.terminator.enumerated() where !isRow[k] { mark(y) }
+    func costly(_ v: Value) -> Bool {
+      guard let inst = definition[v.id] else { return false }
+      switch inst.op {
+      case .unary(let u) where ![.neg, .abs, .floor, .ceil, .not].contains(u): return true
+      case .binary(let b) where b == .div || b == .pow: return true
+      case .reduce, .constant: return false
+      default: return inst.operands.contains(where: costly)
+      }
+    }
+    for red in reduces {
+      let v = red.operands[0]
+      guard definition[v.id] != nil, caches[v.id] == nil, needed.contains(v.id), type(v).shape == s, costly(v),
+        let k = free.firstIndex(where: { type(body.terminator[$0]).dtype == type(v).dtype })
+      else { continue }
+      caches[v.id] = out[free[k]]
+      free.remove(at: k)
+    }
+    return caches
   }
 
   func epilogue(_ out: [LLVMValueRef]) {
@@ -138,7 +186,14 @@ final class FusedEmitter {
   /// k with k % lanes == l (whole groups as one vector operation, the tail term by term),
   /// starting from the identity (-0.0 for float sums), and the lanes combine by the fixed tree.
   /// For max/min and integer sums any order gives the same result; they use the same lanes.
-  func reduceRow(_ red: Instruction, _ r: [LLVMValueRef], _ len: LLVMValueRef) -> LLVMValueRef {
+  ///
+  /// `cacheTo`: a full-row buffer to store each term in as it is computed (`rowCaches`).
+  /// Reductions whose order does not matter (max/min, integer sums) keep `independent`
+  /// vector accumulators for whole groups of `lanes * independent` terms, so a long row is not
+  /// one chain of dependent operations.
+  func reduceRow(
+    _ red: Instruction, _ r: [LLVMValueRef], _ len: LLVMValueRef, cacheTo: LLVMValueRef?, fullStrides: [LLVMValueRef]
+  ) -> LLVMValueRef {
     guard case .reduce(let kind, _, _) = red.op else { return LLVMGetUndef(L.i64) }
     let x = red.operands[0]
     let t = type(x).dtype
@@ -157,29 +212,64 @@ final class FusedEmitter {
     }
     let op: BinaryOp = kind == .sum ? .add : (kind == .max ? .max : .min)
     var splat = [LLVMValueRef?](repeating: identity, count: lanes)
-    let accSlot = L.entryAlloca(vt)
-    LLVMBuildStore(L.b, LLVMConstVector(&splat, UInt32(lanes)), accSlot)
+    let independent = kind == .sum && t.isFloat ? 1 : 4
+    let accSlots = (0..<independent).map { _ in L.entryAlloca(vt) }
+    for slot in accSlots { LLVMBuildStore(L.b, LLVMConstVector(&splat, UInt32(lanes)), slot) }
     let groups = LLVMBuildSDiv(L.b, len, L.constI64(lanes), "")!
     let tailStart = LLVMBuildMul(L.b, groups, L.constI64(lanes), "")!
-    L.loop(groups, "g") { g in
-      self.memo = [:]
-      let base = LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!
+    let vectorStore = FusedEmitter.vectorRows
+    /// Adds the group of terms starting at `base` into `slot` (and stores them to the cache).
+    func group(_ base: LLVMValueRef, into slot: LLVMValueRef) {
       var terms = LLVMGetUndef(vt)!
       if FusedEmitter.vectorRows {
-        terms = self.vector(x, r + [base])
+        terms = vector(x, r + [base])
       } else {
         for j in 0..<lanes {
-          let k = LLVMBuildAdd(self.L.b, base, self.L.constI64(j), "")!
-          terms = LLVMBuildInsertElement(self.L.b, terms, self.at(x, r + [k]), self.L.constI64(j), "")
+          let k = LLVMBuildAdd(L.b, base, L.constI64(j), "")!
+          terms = LLVMBuildInsertElement(L.b, terms, at(x, r + [k]), L.constI64(j), "")
         }
       }
-      let acc = LLVMBuildLoad2(self.L.b, vt, accSlot, "")!
-      LLVMBuildStore(self.L.b, self.lanewise(op, acc, terms, t), accSlot)
+      if let cacheTo, vectorStore {
+        let p = L.elementPointer(cacheTo, L.memType(t), L.dot(r + [base], fullStrides))
+        let store = LLVMBuildStore(L.b, terms, LLVMBuildBitCast(L.b, p, LLVMPointerType(vt, 0), ""))!
+        LLVMSetAlignment(store, UInt32(t.byteSize))
+      } else if let cacheTo {
+        for j in 0..<lanes {
+          let k = LLVMBuildAdd(L.b, base, L.constI64(j), "")!
+          L.store(LLVMBuildExtractElement(L.b, terms, L.constI64(j), ""), cacheTo, L.dot(r + [k], fullStrides), t)
+        }
+      }
+      let acc = LLVMBuildLoad2(L.b, vt, slot, "")!
+      LLVMBuildStore(L.b, lanewise(op, acc, terms, t), slot)
     }
+    // Whole runs of `independent` groups, one accumulator each, then the groups left, into
+    // the first (for a float sum, `independent` is 1: every group in order).
+    let runs = LLVMBuildSDiv(L.b, groups, L.constI64(independent), "")!
+    if independent > 1 {
+      L.loop(runs, "run") { q in
+        self.memo = [:]
+        for a in 0..<independent {
+          let g = LLVMBuildAdd(self.L.b, LLVMBuildMul(self.L.b, q, self.L.constI64(independent), ""), self.L.constI64(a), "")!
+          group(LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!, into: accSlots[a])
+        }
+      }
+    }
+    let firstLeft = independent > 1 ? LLVMBuildMul(L.b, runs, L.constI64(independent), "")! : L.constI64(0)
+    L.loop(from: firstLeft, groups, "g") { g in
+      self.memo = [:]
+      group(LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!, into: accSlots[0])
+    }
+    if independent > 1 {
+      var merged = LLVMBuildLoad2(L.b, vt, accSlots[0], "")!
+      for slot in accSlots.dropFirst() { merged = lanewise(op, merged, LLVMBuildLoad2(L.b, vt, slot, "")!, t) }
+      LLVMBuildStore(L.b, merged, accSlots[0])
+    }
+    let accSlot = accSlots[0]
     L.loop(from: tailStart, len, "t") { k in
       self.memo = [:]
       let lane = LLVMBuildSub(self.L.b, k, tailStart, "")
       let e = self.at(x, r + [k])
+      if let cacheTo { self.L.store(e, cacheTo, self.L.dot(r + [k], fullStrides), t) }
       let acc = LLVMBuildLoad2(self.L.b, vt, accSlot, "")
       let v = self.L.binary(op, LLVMBuildExtractElement(self.L.b, acc, lane, ""), e, t)
       LLVMBuildStore(self.L.b, LLVMBuildInsertElement(self.L.b, acc, v, lane, ""), accSlot)
