@@ -82,6 +82,7 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
       let lowering = FunctionLowering(
         ctx: ctx, module: module, function: f, vectorWidth: options.target.vectorWidth, kernels: kernels,
         debugInfo: debugInfo)
+      lowering.wideComputeVectors = options.target.vectorWidth == nil && tm.features.contains("+avx512f")
       lowering.lowerEntry()
     }
     debugInfo?.finalize()

@@ -139,6 +139,10 @@ final class FunctionLowering {
   /// The subprogram of the function being built, the scope of the locations its instructions
   /// get (`beginDebugFunction`, `withSourceLocation`); nil when it has none.
   var debugScope: LLVMMetadataRef?
+  /// Whether compute-bound kernels (fused pointwise kernels with transcendentals or divisions)
+  /// prefer 512-bit vectors: the target has AVX-512 and no vector width was asked for
+  /// (`FusedLowering.swift`, `fusedKernel`).
+  var wideComputeVectors = false
 
   init(
     ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?, kernels: KernelCache,

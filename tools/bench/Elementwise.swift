@@ -388,7 +388,7 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   if let p = numpy {
     say("   vs numpy: nnc's result against numpy \(p.version)'s on the first slice: largest |Δ|, that over")
     say("   the largest |numpy result| (rel), share of elements whose bits differ; numpy's exp and tanh")
-    say("   are its own SIMD code (nnc calls libm), and its sums are pairwise, so bits differ")
+    say("   are its own SIMD code (nnc has its own approximations), and its sums are pairwise, so bits differ")
   } else {
     say("   numpy: skipped (\(skipped))")
   }
