@@ -1,5 +1,5 @@
-// Lowering one IR function to LLVM IR: one internal function per kernel (per instruction for
-// now; fusion comes later) and the entry functions, which run the kernels in order in one
+// Lowering one IR function to LLVM IR: one internal function per kernel (per instruction; a
+// `fused` instruction is one kernel, FusedLowering.swift) and the entry functions, which run the kernels in order in one
 // workspace of intermediates (the caller's, or allocated on the heap per call), branch for
 // `cond` and check `guard`s.
 //
