@@ -24,18 +24,7 @@ import Testing
 
 /// Compiles `graph` into a shared library and loads it, with an entry per function.
 private func loadLibrary(_ graph: Graph) throws -> (SharedLibrary, [String: CompiledEntry]) {
-  let dir = temporaryDirectory()
-  let module = try compile(graph)
-  let obj = dir.appendingPathComponent("m.o")
-  let lib = dir.appendingPathComponent("m.so")
-  try Data(module.object).write(to: obj)
-  try linkSharedLibrary(object: obj.path, output: lib.path)
-  let library = try SharedLibrary(path: lib.path)
-  var entries: [String: CompiledEntry] = [:]
-  for f in graph.functions {
-    entries[f.name] = try CompiledEntry(function: f, library: library, symbol: EntryNames(f.name).packed)
-  }
-  return (library, entries)
+  try compileAndLoadLibrary(graph)
 }
 
 /// A 64-byte-aligned block of `bytes` bytes (at least 1) filled with `fill`; free it with `free`.

@@ -9,6 +9,13 @@ import NNCTestSupport
 
 /// Compiles `graph`, links it, loads it, and returns an entry per function.
 func compileAndLoad(_ graph: Graph, options: CompileOptions = CompileOptions()) throws -> [String: CompiledEntry] {
+  try compileAndLoadLibrary(graph, options: options).1
+}
+
+/// `compileAndLoad`, also returning the loaded library (to look up other symbols in it).
+func compileAndLoadLibrary(
+  _ graph: Graph, options: CompileOptions = CompileOptions()
+) throws -> (SharedLibrary, [String: CompiledEntry]) {
   let dir = temporaryDirectory()
   let module = try compile(graph, options: options)
   let obj = dir.appendingPathComponent("m.o")
@@ -20,7 +27,7 @@ func compileAndLoad(_ graph: Graph, options: CompileOptions = CompileOptions()) 
   for f in graph.functions {
     out[f.name] = try CompiledEntry(function: f, library: library, symbol: EntryNames(f.name).packed)
   }
-  return out
+  return (library, out)
 }
 
 /// Deterministic inputs for a function: symbols bound to `n`.
