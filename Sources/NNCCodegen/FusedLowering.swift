@@ -28,7 +28,13 @@ extension FunctionLowering {
         LLVMAddAttributeAtIndex(fn, functionAttrIndex, stringAttr(ctx, "prefer-vector-width", "512"))
       }
       e.pointwise(s, flat: flat, out)
-    case .rows(let s): e.rows(s, out)
+    case .rows(let s):
+      // Pairs of a float sum's groups are computed at 512 bits on AVX-512 targets (reduceRow).
+      if wideComputeVectors && inst.regions[0].instructions.contains(where: { FusedEmitter.isCompute($0.op) }) {
+        let fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b))!
+        LLVMAddAttributeAtIndex(fn, functionAttrIndex, stringAttr(ctx, "prefer-vector-width", "512"))
+      }
+      e.rows(s, out)
     case .epilogue: e.epilogue(out)
     }
   }
@@ -272,7 +278,32 @@ final class FusedEmitter {
         }
       }
     }
-    let firstLeft = independent > 1 ? LLVMBuildMul(L.b, runs, L.constI64(independent), "")! : L.constI64(0)
+    var firstLeft = independent > 1 ? LLVMBuildMul(L.b, runs, L.constI64(independent), "")! : L.constI64(0)
+    if independent == 1 && vectorStore && L.wideComputeVectors {
+      // Pairs of groups computed as one vector of twice the lanes (512 bits for f32), then
+      // added group by group in order: the same sums, half the instructions for the terms.
+      let pairs = LLVMBuildSDiv(L.b, groups, L.constI64(2), "")!
+      let wide = LLVMVectorType(rt, UInt32(2 * lanes))!
+      L.loop(pairs, "pair") { q in
+        self.memo = [:]
+        let base = LLVMBuildMul(self.L.b, q, self.L.constI64(2 * lanes), "")!
+        self.width = 2 * lanes
+        let terms = self.vector(x, r + [base])
+        self.width = lanes
+        if let cacheTo {
+          let p = self.L.elementPointer(cacheTo, self.L.memType(t), self.L.dot(r + [base], fullStrides))
+          let store = LLVMBuildStore(self.L.b, terms, LLVMBuildBitCast(self.L.b, p, LLVMPointerType(wide, 0), ""))!
+          LLVMSetAlignment(store, UInt32(t.byteSize))
+        }
+        for half in 0..<2 {
+          var mask = (0..<lanes).map { LLVMConstInt(self.L.i32, UInt64(half * lanes + $0), 0) as LLVMValueRef? }
+          let part = LLVMBuildShuffleVector(self.L.b, terms, LLVMGetUndef(wide), LLVMConstVector(&mask, UInt32(lanes)), "")!
+          let acc = LLVMBuildLoad2(self.L.b, vt, accSlots[0], "")!
+          LLVMBuildStore(self.L.b, self.lanewise(op, acc, part, t), accSlots[0])
+        }
+      }
+      firstLeft = LLVMBuildMul(L.b, pairs, L.constI64(2), "")!
+    }
     L.loop(from: firstLeft, groups, "g") { g in
       self.memo = [:]
       group(LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!, into: accSlots[0])
@@ -322,10 +353,14 @@ final class FusedEmitter {
   /// vector code (the scalar lowering at `lanes` width) rather than lane by lane.
   static let vectorRows = true
 
-  /// Runs `body` with the scalar lowering at `SummationOrder.lanes` width.
+  /// How many terms `vector` computes at once: `SummationOrder.lanes`, or twice that where
+  /// whole pairs of groups are computed as one wide vector (split into groups to accumulate).
+  var width = SummationOrder.lanes
+
+  /// Runs `body` with the scalar lowering at `width`.
   func atWidth<T>(_ body: () -> T) -> T {
     let saved = L.lanes
-    L.lanes = SummationOrder.lanes
+    L.lanes = width
     defer { L.lanes = saved }
     return body()
   }
@@ -335,8 +370,8 @@ final class FusedEmitter {
   /// value that varies along the last axis loads a vector, one that does not (a row value, a
   /// broadcast operand, a constant) is a splat.
   func vector(_ v: Value, _ idx: [LLVMValueRef]) -> LLVMValueRef {
-    let lanes = SummationOrder.lanes
-    let key = Key(id: -1 - v.id, index: idx)
+    let lanes = width
+    let key = Key(id: -1 - v.id - 1_000_000 * width, index: idx)
     if let m = memo[key] { return m }
     let t = type(v)
     let s = f.type(of: body.instructions.first { if case .reduce = $0.op { return true } else { return false } }!.operands[0])!
@@ -377,7 +412,7 @@ final class FusedEmitter {
 
   /// A `<lanes x T>` vector of `x` in every lane.
   func splat(_ x: LLVMValueRef, _ t: DType) -> LLVMValueRef {
-    let lanes = SummationOrder.lanes
+    let lanes = width
     let vt = LLVMVectorType(LLVMTypeOf(x), UInt32(lanes))!
     let one = LLVMBuildInsertElement(L.b, LLVMGetUndef(vt), x, L.constI64(0), "")!
     var zeros = [LLVMValueRef?](repeating: LLVMConstInt(L.i32, 0, 0), count: lanes)
