@@ -269,9 +269,30 @@ final class FusedEmitter {
     // Whole runs of `independent` groups, one accumulator each, then the groups left, into
     // the first (for a float sum, `independent` is 1: every group in order).
     let runs = LLVMBuildSDiv(L.b, groups, L.constI64(independent), "")!
+    /// The two groups from `base` computed as one vector of twice the lanes, each half added
+    /// into its slot (and the whole stored to the cache).
+    func pair(_ base: LLVMValueRef, into slots: (LLVMValueRef, LLVMValueRef)) {
+      let wide = LLVMVectorType(rt, UInt32(2 * lanes))!
+      width = 2 * lanes
+      let terms = vector(x, r + [base])
+      width = lanes
+      if let cacheTo {
+        let p = L.elementPointer(cacheTo, L.memType(t), L.dot(r + [base], fullStrides))
+        let store = LLVMBuildStore(L.b, terms, LLVMBuildBitCast(L.b, p, LLVMPointerType(wide, 0), ""))!
+        LLVMSetAlignment(store, UInt32(t.byteSize))
+      }
+      for (half, slot) in [(0, slots.0), (1, slots.1)] {
+        var mask = (0..<lanes).map { LLVMConstInt(L.i32, UInt64(half * lanes + $0), 0) as LLVMValueRef? }
+        let part = LLVMBuildShuffleVector(L.b, terms, LLVMGetUndef(wide), LLVMConstVector(&mask, UInt32(lanes)), "")!
+        let acc = LLVMBuildLoad2(L.b, vt, slot, "")!
+        LLVMBuildStore(L.b, lanewise(op, acc, part, t), slot)
+      }
+    }
+    let wideTerms = vectorStore && L.wideComputeVectors
     if independent > 1 {
       L.loop(runs, "run") { q in
         self.memo = [:]
+        // (Computing these at twice the width measured no faster: the max pass is short.)
         for a in 0..<independent {
           let g = LLVMBuildAdd(self.L.b, LLVMBuildMul(self.L.b, q, self.L.constI64(independent), ""), self.L.constI64(a), "")!
           group(LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!, into: accSlots[a])
@@ -279,28 +300,13 @@ final class FusedEmitter {
       }
     }
     var firstLeft = independent > 1 ? LLVMBuildMul(L.b, runs, L.constI64(independent), "")! : L.constI64(0)
-    if independent == 1 && vectorStore && L.wideComputeVectors {
+    if independent == 1 && wideTerms {
       // Pairs of groups computed as one vector of twice the lanes (512 bits for f32), then
       // added group by group in order: the same sums, half the instructions for the terms.
       let pairs = LLVMBuildSDiv(L.b, groups, L.constI64(2), "")!
-      let wide = LLVMVectorType(rt, UInt32(2 * lanes))!
       L.loop(pairs, "pair") { q in
         self.memo = [:]
-        let base = LLVMBuildMul(self.L.b, q, self.L.constI64(2 * lanes), "")!
-        self.width = 2 * lanes
-        let terms = self.vector(x, r + [base])
-        self.width = lanes
-        if let cacheTo {
-          let p = self.L.elementPointer(cacheTo, self.L.memType(t), self.L.dot(r + [base], fullStrides))
-          let store = LLVMBuildStore(self.L.b, terms, LLVMBuildBitCast(self.L.b, p, LLVMPointerType(wide, 0), ""))!
-          LLVMSetAlignment(store, UInt32(t.byteSize))
-        }
-        for half in 0..<2 {
-          var mask = (0..<lanes).map { LLVMConstInt(self.L.i32, UInt64(half * lanes + $0), 0) as LLVMValueRef? }
-          let part = LLVMBuildShuffleVector(self.L.b, terms, LLVMGetUndef(wide), LLVMConstVector(&mask, UInt32(lanes)), "")!
-          let acc = LLVMBuildLoad2(self.L.b, vt, accSlots[0], "")!
-          LLVMBuildStore(self.L.b, self.lanewise(op, acc, part, t), accSlots[0])
-        }
+        pair(LLVMBuildMul(self.L.b, q, self.L.constI64(2 * lanes), "")!, into: (accSlots[0], accSlots[0]))
       }
       firstLeft = LLVMBuildMul(L.b, pairs, L.constI64(2), "")!
     }
