@@ -382,7 +382,7 @@ func floatDistance(_ a: UnsafePointer<Float>, _ b: [Float]) -> (abs: Double, sca
   say("   around the timed calls; numpy: of its process); sys/call = nnc's system CPU time per call")
   say("   (getrusage: where page faults are served, zeroing fresh pages). workspace = the bytes the")
   say("   entry needs (nnc_NAME_workspace_size: the plan's peak); ops = instructions but constants")
-  say("   (one kernel each).")
+  say("   (inside fused kernels included; the fuse pass makes each workload one kernel).")
   say("   numpy/nnc > 1: nnc is faster. check: the compiled result against the interpreter, bit for")
   say("   bit, on the first and the last \(anchorCheckElements) elements (\(anchorCheckRows) rows) (\(fmtTime(checkSeconds)) of interpreter runs)")
   if let p = numpy {

@@ -178,7 +178,10 @@ if let name = asmName {
     exit(2)
   }
   do {
-    let m = try compile(loadGraph(w.text, file: w.file), options: CompileOptions(emitAssembly: !emitIR, emitLLVMIR: emitIR))
+    // Through the default pipeline, as the timed sections compile it.
+    var g = try loadGraph(w.text, file: w.file)
+    _ = try PassManager(passes: Passes.defaultPipeline).run(&g)
+    let m = try compile(g, options: CompileOptions(emitAssembly: !emitIR, emitLLVMIR: emitIR))
     print((emitIR ? m.llvmIR : m.assembly) ?? "")
   } catch {
     printError("nnc-bench: \(error)\n")
@@ -547,7 +550,8 @@ let asmWorkloads = samples + chainWorkloads
 var scalarKernels: [String] = []
 for w in asmWorkloads {
   do {
-    let g = try loadGraph(w.text, file: w.file)
+    var g = try loadGraph(w.text, file: w.file)
+    _ = try PassManager(passes: Passes.defaultPipeline).run(&g)
     let m = try compile(g, options: CompileOptions(emitAssembly: true))
     for k in analyzeAssembly(m.assembly ?? "") where !k.name.hasSuffix("_packed") {
       var name = k.name.contains(".k") ? k.name : k.name + " (entry)"
