@@ -16,25 +16,21 @@ extension FunctionLowering {
   /// kernel (`FusedKernelShape.classify`) before lowering, so every op here classifies.
   func fusedKernel(_ inst: Instruction, out: [LLVMValueRef], ins: [LLVMValueRef]) {
     guard case .success(let shape) = FusedKernelShape.classify(inst, types: f.type(of:)) else { return }
+    // LLVM 14 tunes AVX-512 CPUs for 256-bit vectors (wide ones once lowered the clock); a
+    // kernel whose time is its arithmetic (transcendentals, divisions) runs faster at 512 bits
+    // where the target has them: gelu_tanh 1.3-1.5x, ew_chain 1.1-1.2x on this project's Xeon
+    // (bit-identical results; row kernels compute pairs of a float sum's groups at 512 bits,
+    // `reduceRow`). `--vector-width` overrides it. Epilogues keep the contraction's tuning.
+    if case .epilogue = shape {} else if wideComputeVectors
+      && inst.regions[0].instructions.contains(where: { $0.op.isCostlyElementwise })
+    {
+      let fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b))!
+      LLVMAddAttributeAtIndex(fn, functionAttrIndex, stringAttr(ctx, "prefer-vector-width", "512"))
+    }
     let e = FusedEmitter(self, inst, ins)
     switch shape {
-    case .pointwise(let s, let flat):
-      // LLVM 14 tunes AVX-512 CPUs for 256-bit vectors (wide ones once lowered the clock);
-      // a kernel whose time is its arithmetic (transcendentals, divisions) runs faster at
-      // 512 bits where the target has them: gelu_tanh 1.3-1.5x, ew_chain 1.1-1.2x on this
-      // project's Xeon (bit-identical results). `--vector-width` overrides it.
-      if wideComputeVectors && inst.regions[0].instructions.contains(where: { FusedEmitter.isCompute($0.op) }) {
-        let fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b))!
-        LLVMAddAttributeAtIndex(fn, functionAttrIndex, stringAttr(ctx, "prefer-vector-width", "512"))
-      }
-      e.pointwise(s, flat: flat, out)
-    case .rows(let s):
-      // Pairs of a float sum's groups are computed at 512 bits on AVX-512 targets (reduceRow).
-      if wideComputeVectors && inst.regions[0].instructions.contains(where: { FusedEmitter.isCompute($0.op) }) {
-        let fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b))!
-        LLVMAddAttributeAtIndex(fn, functionAttrIndex, stringAttr(ctx, "prefer-vector-width", "512"))
-      }
-      e.rows(s, out)
+    case .pointwise(let s, let flat): e.pointwise(s, flat: flat, out)
+    case .rows(let s): e.rows(s, out)
     case .epilogue: e.epilogue(out)
     }
   }
@@ -53,6 +49,8 @@ final class FusedEmitter {
   var memo: [Key: LLVMValueRef] = [:]
   /// The current row's reduction results (row kernels).
   var rowValues: [Int: LLVMValueRef] = [:]
+  /// A row kernel's iteration space `[..., L]`, which every value of its region broadcasts to.
+  var rowSpace = TensorType(.f32, [])
 
   struct Key: Hashable {
     var id: Int
@@ -68,15 +66,6 @@ final class FusedEmitter {
   }
 
   func type(_ v: Value) -> TensorType { f.type(of: v)! }
-
-  /// Ops whose arithmetic, not memory, bounds a loop of them.
-  static func isCompute(_ op: Op) -> Bool {
-    switch op {
-    case .unary(let u): return ![.neg, .abs, .floor, .ceil, .not].contains(u)
-    case .binary(let b): return b == .div || b == .pow
-    default: return false
-    }
-  }
 
   // MARK: - kernel shapes
 
@@ -103,6 +92,7 @@ final class FusedEmitter {
 
   func rows(_ s: [Dim], _ out: [LLVMValueRef]) {
     let st = TensorType(.f32, s)
+    rowSpace = st
     let ds = L.dims(st)
     let len = ds[ds.count - 1]
     let reduces = body.instructions.filter { if case .reduce = $0.op { return true } else { return false } }
@@ -162,12 +152,9 @@ final class FusedEmitter {
     for (k, y) in body.terminator.enumerated() where !isRow[k] { mark(y) }
     func costly(_ v: Value) -> Bool {
       guard let inst = definition[v.id] else { return false }
-      switch inst.op {
-      case .unary(let u) where ![.neg, .abs, .floor, .ceil, .not].contains(u): return true
-      case .binary(let b) where b == .div || b == .pow: return true
-      case .reduce, .constant: return false
-      default: return inst.operands.contains(where: costly)
-      }
+      if inst.op.isCostlyElementwise { return true }
+      if case .reduce = inst.op { return false }
+      return inst.operands.contains(where: costly)
     }
     for red in reduces {
       let v = red.operands[0]
@@ -241,54 +228,40 @@ final class FusedEmitter {
     for slot in accSlots { LLVMBuildStore(L.b, LLVMConstVector(&splat, UInt32(lanes)), slot) }
     let groups = LLVMBuildSDiv(L.b, len, L.constI64(lanes), "")!
     let tailStart = LLVMBuildMul(L.b, groups, L.constI64(lanes), "")!
-    let vectorStore = FusedEmitter.vectorRows
-    /// Adds the group of terms starting at `base` into `slot` (and stores them to the cache).
-    func group(_ base: LLVMValueRef, into slot: LLVMValueRef) {
-      var terms = LLVMGetUndef(vt)!
-      if FusedEmitter.vectorRows {
-        terms = vector(x, r + [base])
-      } else {
-        for j in 0..<lanes {
-          let k = LLVMBuildAdd(L.b, base, L.constI64(j), "")!
-          terms = LLVMBuildInsertElement(L.b, terms, at(x, r + [k]), L.constI64(j), "")
-        }
-      }
-      if let cacheTo, vectorStore {
+    /// The terms from `base` on as one vector of `width` lanes, also stored to the cache.
+    func terms(_ base: LLVMValueRef, width w: Int) -> LLVMValueRef {
+      width = w
+      let terms = vector(x, r + [base])
+      width = lanes
+      if let cacheTo {
         let p = L.elementPointer(cacheTo, L.memType(t), L.dot(r + [base], fullStrides))
-        let store = LLVMBuildStore(L.b, terms, LLVMBuildBitCast(L.b, p, LLVMPointerType(vt, 0), ""))!
+        let pointer = LLVMPointerType(LLVMVectorType(L.memType(t), UInt32(w)), 0)
+        let store = LLVMBuildStore(L.b, terms, LLVMBuildBitCast(L.b, p, pointer, ""))!
         LLVMSetAlignment(store, UInt32(t.byteSize))
-      } else if let cacheTo {
-        for j in 0..<lanes {
-          let k = LLVMBuildAdd(L.b, base, L.constI64(j), "")!
-          L.store(LLVMBuildExtractElement(L.b, terms, L.constI64(j), ""), cacheTo, L.dot(r + [k], fullStrides), t)
-        }
       }
-      let acc = LLVMBuildLoad2(L.b, vt, slot, "")!
-      LLVMBuildStore(L.b, lanewise(op, acc, terms, t), slot)
+      return terms
+    }
+    func accumulate(_ part: LLVMValueRef, into slot: LLVMValueRef) {
+      LLVMBuildStore(L.b, lanewise(op, LLVMBuildLoad2(L.b, vt, slot, "")!, part, t), slot)
+    }
+    /// Adds the group of terms starting at `base` into `slot`.
+    func group(_ base: LLVMValueRef, into slot: LLVMValueRef) {
+      accumulate(terms(base, width: lanes), into: slot)
     }
     // Whole runs of `independent` groups, one accumulator each, then the groups left, into
     // the first (for a float sum, `independent` is 1: every group in order).
     let runs = LLVMBuildSDiv(L.b, groups, L.constI64(independent), "")!
     /// The two groups from `base` computed as one vector of twice the lanes, each half added
-    /// into its slot (and the whole stored to the cache).
-    func pair(_ base: LLVMValueRef, into slots: (LLVMValueRef, LLVMValueRef)) {
-      let wide = LLVMVectorType(rt, UInt32(2 * lanes))!
-      width = 2 * lanes
-      let terms = vector(x, r + [base])
-      width = lanes
-      if let cacheTo {
-        let p = L.elementPointer(cacheTo, L.memType(t), L.dot(r + [base], fullStrides))
-        let store = LLVMBuildStore(L.b, terms, LLVMBuildBitCast(L.b, p, LLVMPointerType(wide, 0), ""))!
-        LLVMSetAlignment(store, UInt32(t.byteSize))
-      }
-      for (half, slot) in [(0, slots.0), (1, slots.1)] {
+    /// into `slot` in order.
+    func pair(_ base: LLVMValueRef, into slot: LLVMValueRef) {
+      let both = terms(base, width: 2 * lanes)
+      for half in 0..<2 {
         var mask = (0..<lanes).map { LLVMConstInt(L.i32, UInt64(half * lanes + $0), 0) as LLVMValueRef? }
-        let part = LLVMBuildShuffleVector(L.b, terms, LLVMGetUndef(wide), LLVMConstVector(&mask, UInt32(lanes)), "")!
-        let acc = LLVMBuildLoad2(L.b, vt, slot, "")!
-        LLVMBuildStore(L.b, lanewise(op, acc, part, t), slot)
+        accumulate(
+          LLVMBuildShuffleVector(L.b, both, LLVMGetUndef(LLVMTypeOf(both)), LLVMConstVector(&mask, UInt32(lanes)), "")!,
+          into: slot)
       }
     }
-    let wideTerms = vectorStore && L.wideComputeVectors
     if independent > 1 {
       L.loop(runs, "run") { q in
         self.memo = [:]
@@ -300,13 +273,13 @@ final class FusedEmitter {
       }
     }
     var firstLeft = independent > 1 ? LLVMBuildMul(L.b, runs, L.constI64(independent), "")! : L.constI64(0)
-    if independent == 1 && wideTerms {
+    if independent == 1 && L.wideComputeVectors {
       // Pairs of groups computed as one vector of twice the lanes (512 bits for f32), then
       // added group by group in order: the same sums, half the instructions for the terms.
       let pairs = LLVMBuildSDiv(L.b, groups, L.constI64(2), "")!
       L.loop(pairs, "pair") { q in
         self.memo = [:]
-        pair(LLVMBuildMul(self.L.b, q, self.L.constI64(2 * lanes), "")!, into: (accSlots[0], accSlots[0]))
+        pair(LLVMBuildMul(self.L.b, q, self.L.constI64(2 * lanes), "")!, into: accSlots[0])
       }
       firstLeft = LLVMBuildMul(L.b, pairs, L.constI64(2), "")!
     }
@@ -339,25 +312,12 @@ final class FusedEmitter {
     return LLVMBuildSelect(L.b, none, L.constScalar(0, t), combined, "")
   }
 
-  /// `op` on two `<lanes x T>` vectors, lane by lane: one vector instruction for sums, the
-  /// scalar lowering per lane for max/min.
+  /// `op` on two `<lanes x T>` vectors, by the scalar lowering at that width.
   func lanewise(_ op: BinaryOp, _ a: LLVMValueRef, _ b: LLVMValueRef, _ t: DType) -> LLVMValueRef {
-    if op == .add { return t.isFloat ? LLVMBuildFAdd(L.b, a, b, "") : LLVMBuildAdd(L.b, a, b, "") }
-    if FusedEmitter.vectorRows { return atWidth { L.binary(op, a, b, t) } }
-    var v = a
-    for j in 0..<SummationOrder.lanes {
-      let lane = L.constI64(j)
-      let r = L.binary(op, LLVMBuildExtractElement(L.b, a, lane, ""), LLVMBuildExtractElement(L.b, b, lane, ""), t)
-      v = LLVMBuildInsertElement(L.b, v, r, lane, "")
-    }
-    return v
+    atWidth { L.binary(op, a, b, t) }
   }
 
   // MARK: - whole groups of lanes
-
-  /// Whether row kernels compute each group of `SummationOrder.lanes` terms as `<lanes x T>`
-  /// vector code (the scalar lowering at `lanes` width) rather than lane by lane.
-  static let vectorRows = true
 
   /// How many terms `vector` computes at once: `SummationOrder.lanes`, or twice that where
   /// whole pairs of groups are computed as one wide vector (split into groups to accumulate).
@@ -380,7 +340,7 @@ final class FusedEmitter {
     let key = Key(id: -1 - v.id - 1_000_000 * width, index: idx)
     if let m = memo[key] { return m }
     let t = type(v)
-    let s = f.type(of: body.instructions.first { if case .reduce = $0.op { return true } else { return false } }!.operands[0])!
+    let s = rowSpace
     let varies = t.rank > 0 && t.shape[t.rank - 1] == s.shape[s.rank - 1] && s.shape[s.rank - 1] != .int(1)
     let r: LLVMValueRef
     if let row = rowValues[v.id] {
@@ -438,7 +398,7 @@ final class FusedEmitter {
   /// value is read at 0.
   func flat(_ v: Value, _ i: LLVMValueRef) -> LLVMValueRef {
     let t = type(v)
-    let index = ElementCountOne.isOne(t) ? L.constI64(0) : i
+    let index = ElementCount(t.shape).isOne ? L.constI64(0) : i
     let key = Key(id: v.id, index: [index])
     if let m = memo[key] { return m }
     let r: LLVMValueRef
@@ -583,9 +543,4 @@ final class FusedEmitter {
     }
     return r
   }
-}
-
-/// Whether a type has exactly one element (every dim a static 1, or rank 0).
-enum ElementCountOne {
-  static func isOne(_ t: TensorType) -> Bool { t.shape.allSatisfy { $0 == .int(1) } }
 }

@@ -51,18 +51,6 @@ enum FusionPlanner {
     }
   }
 
-  /// Ops worth computing once and storing rather than recomputing per element of a broadcast.
-  static func isExpensive(_ op: Op) -> Bool {
-    switch op {
-    case .unary(let u):
-      switch u {
-      case .neg, .abs, .floor, .ceil, .not: return false
-      default: return true
-      }
-    case .binary(let b): return b == .div || b == .pow
-    default: return false
-    }
-  }
 
   static func isSplat(_ inst: Instruction) -> Bool {
     if case .constant(let c) = inst.op { return c.data.count == 1 }
@@ -236,7 +224,7 @@ enum FusionPlanner {
   /// invariant in the inner loops and computed once per element of its own (hoisted out of
   /// them); one broadcast along an outer dim (`[D]` in `[N,D]`) would be computed N times.
   static func broadcastCost(_ p: Instruction, _ shape: FusedKernelShape, _ f: Function) -> String? {
-    guard isExpensive(p.op), let t = f.type(of: p.results[0]) else { return nil }
+    guard p.op.isCostlyElementwise, let t = f.type(of: p.results[0]) else { return nil }
     let space: [Dim]
     switch shape {
     case .pointwise(let s, _): space = s

@@ -181,11 +181,11 @@ public enum FusedKernelShape: Hashable, Sendable {
 
 /// An element count that may involve symbols: the product of the static dims and the sorted
 /// list of symbols, so `[N,4]` and `[4,N]` count alike.
-struct ElementCount: Hashable {
-  var constant: Int
-  var symbols: [String]
+public struct ElementCount: Hashable, Sendable {
+  public var constant: Int
+  public var symbols: [String]
 
-  init(_ shape: [Dim]) {
+  public init(_ shape: [Dim]) {
     var c = 1
     var syms: [String] = []
     for d in shape {
@@ -198,7 +198,25 @@ struct ElementCount: Hashable {
     symbols = syms.sorted()
   }
 
-  var isOne: Bool { constant == 1 && symbols.isEmpty }
+  /// Exactly one element (every dim a static 1, or rank 0).
+  public var isOne: Bool { constant == 1 && symbols.isEmpty }
+}
+
+extension Op {
+  /// Elementwise ops whose arithmetic, not memory, bounds a loop of them (transcendentals,
+  /// sqrt, division, pow): worth computing once and storing rather than recomputing per
+  /// element of a broadcast (the fusion cost model), and worth wider vectors (the lowering).
+  public var isCostlyElementwise: Bool {
+    switch self {
+    case .unary(let u):
+      switch u {
+      case .neg, .abs, .floor, .ceil, .not: return false
+      default: return true
+      }
+    case .binary(let b): return b == .div || b == .pow
+    default: return false
+    }
+  }
 }
 
 extension TensorType {
