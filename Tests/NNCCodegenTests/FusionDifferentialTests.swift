@@ -61,10 +61,7 @@ private func fusionCase(_ k: Int) -> (original: Function, fused: Result<Function
         var problem: String?
         switch (want, got) {
         case (.success(let w), .success(let a)):
-          if w.count != a.count { problem = "\(a.count) results, expected \(w.count)" }
-          for (j, (x, y)) in zip(a, w).enumerated() where problem == nil {
-            if let m = exactMismatch(x, y) { problem = "result \(j): \(m)" }
-          }
+          problem = exactMismatch(a, w)
         case (.failure(let e), .failure(let a)):
           if e != a { problem = "interpreted: \(e), compiled: \(a)" }
         case (.failure(let e), .success):

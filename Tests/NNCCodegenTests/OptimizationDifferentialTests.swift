@@ -59,11 +59,7 @@ private func disagreement(
   }
   switch (want, got) {
   case (.success(let w), .success(let a)):
-    guard w.count == a.count else { return "\(a.count) results, expected \(w.count)" }
-    for (k, (x, y)) in zip(a, w).enumerated() {
-      if let m = exactMismatch(x, y) { return "result \(k): \(m)" }
-    }
-    return nil
+    return exactMismatch(a, w)
   case (.failure(let e), .failure(let a)):
     return e == a || (!isGuard(e) && !isGuard(a)) ? nil : "original: \(e), optimized: \(a)"
   case (.failure(let e), .success):

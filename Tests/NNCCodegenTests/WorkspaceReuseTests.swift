@@ -69,20 +69,7 @@ func mallocSizes(_ graph: Graph) throws -> [Int] {
   /// A cond result nothing reads is written by the yield copies: it must not share with a
   /// value its region computed (the bool's one byte overwrote the float's first byte).
   @Test func unusedCondResultDoesNotClobber() throws {
-    let g = try loadGraph(
-      """
-      swiftgraph 1
-      func @c(%x: f32[6], %p: bool[]) -> f32[6] {
-        %a = exp %x
-        %u, %r = cond %p -> (bool[], f32[6]) {
-          yield %p, %a
-        } else {
-          %e = neg %a
-          yield %p, %e
-        }
-        return %r
-      }
-      """)
+    let g = try loadGraph(unusedCondResultGraph)
     let entry = try #require(compileAndLoad(g)["c"])
     for (k, p) in [true, false].enumerated() {
       var inputs = randomInputs(g.functions[0], seed: UInt64(k + 11))

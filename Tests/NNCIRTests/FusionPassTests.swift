@@ -45,11 +45,7 @@ private func disagreement(_ f: Function, _ g: Function, _ inputs: [NDArray]) -> 
   let got = Result { () throws(RuntimeError) in try Interpreter.run(g, inputs) }
   switch (want, got) {
   case (.success(let w), .success(let a)):
-    guard w.count == a.count else { return "\(a.count) results, expected \(w.count)" }
-    for (k, (x, y)) in zip(a, w).enumerated() {
-      if let m = exactMismatch(x, y) { return "result \(k): \(m)" }
-    }
-    return nil
+    return exactMismatch(a, w)
   case (.failure(let e), .failure(let a)):
     return e == a ? nil : "unfused: \(e), fused: \(a)"
   case (.failure(let e), .success):

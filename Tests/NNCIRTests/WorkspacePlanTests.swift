@@ -183,19 +183,7 @@ func checkPlan(_ f: Function, sourceLocation: SourceLocation = #_sourceLocation)
   /// it lives over the whole cond and shares with nothing inside (a one-byte bool result
   /// sharing with a value a region computed once overwrote that value's first byte).
   @Test func unusedCondResultLivesToTheEnd() throws {
-    let text = """
-      swiftgraph 1
-      func @c(%x: f32[6], %p: bool[]) -> f32[6] {
-        %a = exp %x
-        %u, %r = cond %p -> (bool[], f32[6]) {
-          yield %p, %a
-        } else {
-          %e = neg %a
-          yield %p, %e
-        }
-        return %r
-      }
-      """
+    let text = unusedCondResultGraph
     let f = try loadGraph(text).functions[0]
     checkPlan(f)
     let plan = WorkspacePlan(f)

@@ -29,3 +29,13 @@ public func exactMismatch(_ actual: NDArray, _ expected: NDArray) -> String? {
   guard let i = ExactComparison.firstDifference(actual, expected) else { return nil }
   return "element \(i): got \(ExactComparison.element(actual, i)), expected \(ExactComparison.element(expected, i))"
 }
+
+/// `exactMismatch` over a function's results: nil when there are as many as expected and each
+/// equals its expected one, else the first difference (`result K: ...`).
+public func exactMismatch(_ actual: [NDArray], _ expected: [NDArray]) -> String? {
+  guard actual.count == expected.count else { return "\(actual.count) results, expected \(expected.count)" }
+  for (k, (x, y)) in zip(actual, expected).enumerated() {
+    if let m = exactMismatch(x, y) { return "result \(k): \(m)" }
+  }
+  return nil
+}
