@@ -64,7 +64,7 @@ public struct CompiledFunction: Sendable {
 /// function is compiled without a cache, after a one-line warning on stderr (once per process).
 ///
 /// The function is verified and optimized first (`passes`, by default `Passes.defaultPipeline`:
-/// fold, prune, simplify, cse, dce, with the verifier after each); the compiled entry keeps the
+/// fold, prune, simplify, cse, dce, fuse, with the verifier after each); the compiled entry keeps the
 /// optimized function for checking inputs and reporting guards, and `remarks` says what each
 /// pass did. Throws a `Diagnostic` when the function does not verify or a pass rejects it (a
 /// guard that can never hold), and a `CodegenError` when compiling, linking or the cache fails.

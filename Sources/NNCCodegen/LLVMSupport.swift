@@ -99,7 +99,8 @@ public struct TargetOptions: Hashable, Sendable {
   public var cpu: String?
   /// nil: the host's features (`LLVMGetHostCPUFeatures`), so AVX2/AVX-512 are used where present.
   public var features: String?
-  /// Preferred vector width in bits for loops (nil: LLVM's choice for the CPU).
+  /// Preferred vector width in bits for loops (nil: LLVM's choice for the CPU, except that fused
+  /// kernels bound by arithmetic use 512 bits on AVX-512 targets).
   public var vectorWidth: Int?
 
   public init(cpu: String? = nil, features: String? = nil, vectorWidth: Int? = nil) {

@@ -27,7 +27,7 @@ struct TargetFlags: ParsableArguments {
 
   @Option(
     name: .customLong("vector-width"),
-    help: ArgumentHelp("The preferred vector width for loops, in bits (e.g. 128, 256, 512). Default: LLVM's choice for the CPU.", valueName: "bits"))
+    help: ArgumentHelp("The preferred vector width for loops, in bits (e.g. 128, 256, 512). Default: LLVM's choice for the CPU, except that fused kernels bound by arithmetic (transcendentals, divisions) use 512 where the CPU has AVX-512.", valueName: "bits"))
   var vectorWidth: Int?
 
   func validate() throws {
@@ -153,7 +153,7 @@ struct Compile: ParsableCommand {
 
   @Flag(
     help: ArgumentHelp(
-      "Print per function: kernel calls, distinct kernels, and workspace bytes as planned (values never live at once share bytes) and unplanned (the sum of all intermediates)."))
+      "Print per function: kernel calls, distinct kernels, fused kernels, and workspace bytes as planned (values never live at once share bytes) and unplanned (the sum of all intermediates)."))
   var stats = false
 
   func validate() throws {
