@@ -83,6 +83,7 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
         ctx: ctx, module: module, function: f, vectorWidth: options.target.vectorWidth, kernels: kernels,
         debugInfo: debugInfo)
       lowering.wideComputeVectors = options.target.vectorWidth == nil && tm.features.contains("+avx512f")
+      lowering.scalefLanes = scalefLanes(features: tm.features)
       lowering.lowerEntry()
     }
     debugInfo?.finalize()
@@ -90,6 +91,14 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
   }
   defer { withLLVMLock { LLVMDisposeModule(module) } }
   return try finishCompile(module, tm, sink, header: cHeader(graph), options: options)
+}
+
+/// The f32 vector widths with a native `vscalefps` under an LLVM features string
+/// (`FunctionLowering.scalefLanes`).
+func scalefLanes(features: String) -> Set<Int> {
+  let on = Set(features.split(separator: ",").filter { $0.hasPrefix("+") }.map { $0.dropFirst() })
+  guard on.contains("avx512f") else { return [] }
+  return on.contains("avx512vl") ? [8, 16] : [16]
 }
 
 /// Verifies a built module, optimizes and emits it in a child process, and throws the first

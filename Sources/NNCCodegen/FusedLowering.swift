@@ -201,7 +201,8 @@ final class FusedEmitter {
   /// `cacheTo`: a full-row buffer to store each term in as it is computed (`rowCaches`).
   /// Reductions whose order does not matter (max/min, integer sums) keep `independent`
   /// vector accumulators for whole groups of `lanes * independent` terms, so a long row is not
-  /// one chain of dependent operations.
+  /// one chain of dependent operations. Float max/min accumulate `OrderedKey`s instead of
+  /// floats: two integer operations a group where the IEEE maximum/minimum costs five.
   func reduceRow(
     _ red: Instruction, _ r: [LLVMValueRef], _ len: LLVMValueRef, cacheTo: LLVMValueRef?, fullStrides: [LLVMValueRef]
   ) -> LLVMValueRef {
@@ -209,23 +210,34 @@ final class FusedEmitter {
     let x = red.operands[0]
     let t = type(x).dtype
     let lanes = SummationOrder.lanes
-    let rt = L.regType(t)
-    let vt = LLVMVectorType(rt, UInt32(lanes))!
-    let identity: LLVMValueRef
-    switch (kind, t.isFloat) {
-    case (.sum, true): identity = L.constScalar(-0.0, t)
-    case (.sum, false): identity = L.constScalar(0, t)
-    case (.max, true): identity = L.constScalar(-.infinity, t)
-    case (.min, true): identity = L.constScalar(.infinity, t)
-    case (.max, false):
-      identity = LLVMConstInt(rt, t == .i32 ? UInt64(bitPattern: Int64(Int32.min)) : UInt64(bitPattern: Int64.min), 1)
-    case (.min, false): identity = LLVMConstInt(rt, t == .i32 ? UInt64(Int32.max) : UInt64(Int64.max), 1)
+    let keyed = t.isFloat && kind != .sum
+    // The accumulators: the float sum's lanes, or the integers' lanes, or for a float max/min
+    // the largest and the smallest key (the NaN test needs both).
+    let at = keyed ? OrderedKey.keyType(t) : t
+    let vt = LLVMVectorType(L.regType(at), UInt32(lanes))!
+    func constant(_ v: LLVMValueRef) -> LLVMValueRef {
+      var splat = [LLVMValueRef?](repeating: v, count: lanes)
+      return LLVMConstVector(&splat, UInt32(lanes))
     }
-    let op: BinaryOp = kind == .sum ? .add : (kind == .max ? .max : .min)
-    var splat = [LLVMValueRef?](repeating: identity, count: lanes)
+    let identities: [LLVMValueRef]
+    let ops: [BinaryOp]
+    switch (kind, t.isFloat) {
+    case (.sum, true): identities = [L.constScalar(-0.0, t)]; ops = [.add]
+    case (.sum, false): identities = [L.constScalar(0, t)]; ops = [.add]
+    case (_, true):
+      identities = [OrderedKey.constant(L, -.infinity, t), OrderedKey.constant(L, .infinity, t)]
+      ops = [.max, .min]
+    case (.max, false):
+      identities = [LLVMConstInt(L.regType(t), t == .i32 ? UInt64(bitPattern: Int64(Int32.min)) : UInt64(bitPattern: Int64.min), 1)]
+      ops = [.max]
+    case (.min, false):
+      identities = [LLVMConstInt(L.regType(t), t == .i32 ? UInt64(Int32.max) : UInt64(Int64.max), 1)]
+      ops = [.min]
+    }
     let independent = kind == .sum && t.isFloat ? 1 : 4
-    let accSlots = (0..<independent).map { _ in L.entryAlloca(vt) }
-    for slot in accSlots { LLVMBuildStore(L.b, LLVMConstVector(&splat, UInt32(lanes)), slot) }
+    // accSlots[a][j]: accumulator a of the `ops[j]` reduction.
+    let accSlots = (0..<independent).map { _ in identities.map { _ in L.entryAlloca(vt) } }
+    for slots in accSlots { for (slot, e) in zip(slots, identities) { LLVMBuildStore(L.b, constant(e), slot) } }
     let groups = LLVMBuildSDiv(L.b, len, L.constI64(lanes), "")!
     let tailStart = LLVMBuildMul(L.b, groups, L.constI64(lanes), "")!
     /// The terms from `base` on as one vector of `width` lanes, also stored to the cache.
@@ -241,25 +253,28 @@ final class FusedEmitter {
       }
       return terms
     }
-    func accumulate(_ part: LLVMValueRef, into slot: LLVMValueRef) {
-      LLVMBuildStore(L.b, lanewise(op, LLVMBuildLoad2(L.b, vt, slot, "")!, part, t), slot)
+    func accumulate(_ part: LLVMValueRef, into slots: [LLVMValueRef]) {
+      let value = keyed ? atWidth { OrderedKey.key(L, part, t) } : part
+      for (slot, op) in zip(slots, ops) {
+        LLVMBuildStore(L.b, lanewise(op, LLVMBuildLoad2(L.b, vt, slot, "")!, value, at), slot)
+      }
     }
-    /// Adds the group of terms starting at `base` into `slot`.
-    func group(_ base: LLVMValueRef, into slot: LLVMValueRef) {
-      accumulate(terms(base, width: lanes), into: slot)
+    /// Adds the group of terms starting at `base` into `slots`.
+    func group(_ base: LLVMValueRef, into slots: [LLVMValueRef]) {
+      accumulate(terms(base, width: lanes), into: slots)
     }
     // Whole runs of `independent` groups, one accumulator each, then the groups left, into
     // the first (for a float sum, `independent` is 1: every group in order).
     let runs = LLVMBuildSDiv(L.b, groups, L.constI64(independent), "")!
     /// The two groups from `base` computed as one vector of twice the lanes, each half added
-    /// into `slot` in order.
-    func pair(_ base: LLVMValueRef, into slot: LLVMValueRef) {
+    /// into `slots` in order.
+    func pair(_ base: LLVMValueRef, into slots: [LLVMValueRef]) {
       let both = terms(base, width: 2 * lanes)
       for half in 0..<2 {
         var mask = (0..<lanes).map { LLVMConstInt(L.i32, UInt64(half * lanes + $0), 0) as LLVMValueRef? }
         accumulate(
           LLVMBuildShuffleVector(L.b, both, LLVMGetUndef(LLVMTypeOf(both)), LLVMConstVector(&mask, UInt32(lanes)), "")!,
-          into: slot)
+          into: slots)
       }
     }
     if independent > 1 {
@@ -288,28 +303,35 @@ final class FusedEmitter {
       group(LLVMBuildMul(self.L.b, g, self.L.constI64(lanes), "")!, into: accSlots[0])
     }
     if independent > 1 {
-      var merged = LLVMBuildLoad2(L.b, vt, accSlots[0], "")!
-      for slot in accSlots.dropFirst() { merged = lanewise(op, merged, LLVMBuildLoad2(L.b, vt, slot, "")!, t) }
-      LLVMBuildStore(L.b, merged, accSlots[0])
+      for (j, op) in ops.enumerated() {
+        var merged = LLVMBuildLoad2(L.b, vt, accSlots[0][j], "")!
+        for slots in accSlots.dropFirst() { merged = lanewise(op, merged, LLVMBuildLoad2(L.b, vt, slots[j], "")!, at) }
+        LLVMBuildStore(L.b, merged, accSlots[0][j])
+      }
     }
-    let accSlot = accSlots[0]
     L.loop(from: tailStart, len, "t") { k in
       self.memo = [:]
       let lane = LLVMBuildSub(self.L.b, k, tailStart, "")
       let e = self.at(x, r + [k])
       if let cacheTo { self.L.store(e, cacheTo, self.L.dot(r + [k], fullStrides), t) }
-      let acc = LLVMBuildLoad2(self.L.b, vt, accSlot, "")
-      let v = self.L.binary(op, LLVMBuildExtractElement(self.L.b, acc, lane, ""), e, t)
-      LLVMBuildStore(self.L.b, LLVMBuildInsertElement(self.L.b, acc, v, lane, ""), accSlot)
+      let value = keyed ? OrderedKey.key(self.L, e, t) : e
+      for (slot, op) in zip(accSlots[0], ops) {
+        let acc = LLVMBuildLoad2(self.L.b, vt, slot, "")
+        let v = self.L.binary(op, LLVMBuildExtractElement(self.L.b, acc, lane, ""), value, at)
+        LLVMBuildStore(self.L.b, LLVMBuildInsertElement(self.L.b, acc, v, lane, ""), slot)
+      }
     }
-    let acc = LLVMBuildLoad2(L.b, vt, accSlot, "")!
-    let s = (0..<lanes).map { LLVMBuildExtractElement(L.b, acc, L.constI64($0), "")! }
-    func c(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { L.binary(op, a, b, t) }
-    let combined = c(c(c(s[0], s[4]), c(s[2], s[6])), c(c(s[1], s[5]), c(s[3], s[7])))
-    guard kind == .sum && t.isFloat else { return combined }
+    let combined = zip(accSlots[0], ops).map { slot, op -> LLVMValueRef in
+      let acc = LLVMBuildLoad2(L.b, vt, slot, "")!
+      let s = (0..<lanes).map { LLVMBuildExtractElement(L.b, acc, L.constI64($0), "")! }
+      func c(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { L.binary(op, a, b, at) }
+      return c(c(c(s[0], s[4]), c(s[2], s[6])), c(c(s[1], s[5]), c(s[3], s[7])))
+    }
+    if keyed { return OrderedKey.extreme(L, largest: combined[0], smallest: combined[1], max: kind == .max, t) }
+    guard kind == .sum && t.isFloat else { return combined[0] }
     // A sum of no terms is +0.0 (the lanes hold -0.0).
     let none = LLVMBuildICmp(L.b, LLVMIntEQ, len, L.constI64(0), "")
-    return LLVMBuildSelect(L.b, none, L.constScalar(0, t), combined, "")
+    return LLVMBuildSelect(L.b, none, L.constScalar(0, t), combined[0], "")
   }
 
   /// `op` on two `<lanes x T>` vectors, by the scalar lowering at that width.
@@ -542,5 +564,48 @@ final class FusedEmitter {
       }
     }
     return r
+  }
+}
+
+/// Floats as signed integers of the same width that order as IEEE 754's maximum and minimum
+/// do: `key(x) = bits(x) ^ ((bits(x) >> (w-1)) >>> 1)` (arithmetic, then logical shift) is
+/// increasing in x over the non-NaN floats, with -0 below +0; NaNs with the sign bit clear map
+/// above key(+inf) and those with it set below key(-inf). The key of the largest (smallest)
+/// element is the largest (smallest) key, so a max or min reduction is an integer one, and the
+/// row holds a NaN exactly when the largest key is above key(+inf) or the smallest below
+/// key(-inf). `key` is its own inverse.
+enum OrderedKey {
+  /// The integer type of `t`'s keys.
+  static func keyType(_ t: DType) -> DType { t == .f32 ? .i32 : .i64 }
+
+  /// The key of float `x` (`t`) at the lowering's current width.
+  static func key(_ L: FunctionLowering, _ x: LLVMValueRef, _ t: DType) -> LLVMValueRef {
+    let kt = keyType(t)
+    let bits = LLVMBuildBitCast(L.b, x, L.laneType(kt), "")!
+    let w = Int64(t.byteSize * 8)
+    let sign = LLVMBuildAShr(L.b, bits, L.constInt(w - 1, kt), "")!
+    return LLVMBuildXor(L.b, bits, LLVMBuildLShr(L.b, sign, L.constInt(1, kt), "")!, "")!
+  }
+
+  /// The scalar key of `v`.
+  static func constant(_ L: FunctionLowering, _ v: Double, _ t: DType) -> LLVMValueRef {
+    let bits: Int64 = t == .f32 ? Int64(Int32(bitPattern: Float(v).bitPattern)) : Int64(bitPattern: v.bitPattern)
+    let key = bits ^ Int64(bitPattern: UInt64(bitPattern: bits >> 63) >> (t == .f32 ? 33 : 1))
+    return LLVMConstInt(L.regType(keyType(t)), UInt64(bitPattern: key), 1)
+  }
+
+  /// The maximum (`max`) or minimum of the row whose largest and smallest keys are given (scalars):
+  /// NaN if the row holds one.
+  static func extreme(
+    _ L: FunctionLowering, largest: LLVMValueRef, smallest: LLVMValueRef, max: Bool, _ t: DType
+  ) -> LLVMValueRef {
+    let hasNaN = LLVMBuildOr(
+      L.b, LLVMBuildICmp(L.b, LLVMIntSGT, largest, constant(L, .infinity, t), "")!,
+      LLVMBuildICmp(L.b, LLVMIntSLT, smallest, constant(L, -.infinity, t), "")!, "")!
+    let saved = L.lanes
+    L.lanes = 1
+    defer { L.lanes = saved }
+    let value = LLVMBuildBitCast(L.b, key(L, max ? largest : smallest, t), L.regType(t), "")!
+    return LLVMBuildSelect(L.b, hasNaN, L.constScalar(.nan, t), value, "")!
   }
 }

@@ -54,6 +54,7 @@ func laneCheckObject(_ ops: [LaneOp]) throws(CodegenError) -> [UInt8] {
     tm.configure(module)
     let lowering = FunctionLowering(
       ctx: ctx, module: module, function: Function(name: "lanes"), vectorWidth: nil, kernels: KernelCache())
+    lowering.scalefLanes = scalefLanes(features: tm.features)
     for (k, op) in ops.enumerated() {
       let names = laneCheckNames(k)
       lowering.lowerLaneCheck(op, name: names.scalar, lanes: 1)

@@ -143,6 +143,11 @@ final class FunctionLowering {
   /// prefer 512-bit vectors: the target has AVX-512 and no vector width was asked for
   /// (`FusedLowering.swift`, `fusedKernel`).
   var wideComputeVectors = false
+  /// The vector widths (in f32 lanes) at which the target has AVX-512's `vscalefps`: 16 with
+  /// AVX-512F, and 8 with AVX-512VL too; empty elsewhere (the features string decides: a CPU
+  /// named with `--cpu` and no features gets the generic code). The shared exp uses it to
+  /// apply 2^k in one instruction (`MathEmitter.scale`); results are the same either way.
+  var scalefLanes: Set<Int> = []
 
   init(
     ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?, kernels: KernelCache,

@@ -75,4 +75,19 @@ struct MathLowering: MathEmitter {
   func and(_ a: B, _ c: B) -> B { B(v: LLVMBuildAnd(b, a.v, c.v, "")) }
   func or(_ a: B, _ c: B) -> B { B(v: LLVMBuildOr(b, a.v, c.v, "")) }
   func not(_ a: B) -> B { B(v: LLVMBuildNot(b, a.v, "")) }
+
+  /// AVX-512's `vscalefps` (y * 2^floor(k), rounded once under the default rounding mode) at
+  /// the widths the target has it for (`FunctionLowering.scalefLanes`); nil elsewhere.
+  func scale(_ y: F, byPowerOfTwo k: F) -> F? {
+    let w = lowering.lanes
+    guard lowering.scalefLanes.contains(w) else { return nil }
+    let i16 = LLVMInt16TypeInContext(lowering.ctx)!
+    // All lanes computed (mask of ones); the pass-through operand is then unused.
+    if w == 16 {
+      let fn = lowering.declare("llvm.x86.avx512.mask.scalef.ps.512", fT, [fT, fT, fT, i16, lowering.i32])
+      return F(v: lowering.call(fn, [y.v, k.v, y.v, LLVMConstInt(i16, 0xFFFF, 0), lowering.constI32(4)]))
+    }
+    let fn = lowering.declare("llvm.x86.avx512.mask.scalef.ps.256", fT, [fT, fT, fT, lowering.i8])
+    return F(v: lowering.call(fn, [y.v, k.v, y.v, LLVMConstInt(lowering.i8, 0xFF, 0)]))
+  }
 }

@@ -95,6 +95,16 @@ public protocol MathEmitter {
   func and(_ a: B, _ b: B) -> B
   func or(_ a: B, _ b: B) -> B
   func not(_ a: B) -> B
+
+  /// `y * 2^k` rounded once (also into the subnormals), for `y` in [0.5, 2) or NaN and `k` an
+  /// integer in [-150, 128] or NaN, as one operation where the emitter has one (AVX-512's
+  /// `vscalefps`); nil where it has none, and the approximations compute the same value from
+  /// the other primitives.
+  func scale(_ y: F, byPowerOfTwo k: F) -> F?
+}
+
+extension MathEmitter {
+  public func scale(_ y: F, byPowerOfTwo k: F) -> F? { nil }
 }
 
 /// The shared f32 approximations (see the file comment for each method).
@@ -164,16 +174,37 @@ public enum VectorMath {
 
   /// e^x. Max error 1 ulp; +inf from 88.72283935546875 (the first float whose e^x rounds past
   /// the largest float), +0 below -103.97208.
-  public static func exp<M: MathEmitter>(_ m: M, _ x: M.F) -> M.F {
+  public static func exp<M: MathEmitter>(_ m: M, _ x: M.F) -> M.F { exp(m, x, .all) }
+
+  /// What is known of an exp argument besides that it may be NaN: it lets the computation skip
+  /// a clamp, and where no result is subnormal or infinite, scale by 2^k in one step.
+  enum ExpDomain {
+    /// Any float.
+    case all
+    /// At most 0 (sigmoid's e^-|x|): the results are in [0, 1].
+    case nonPositive
+    /// At least 0, and only results up to e^80 matter (tanh's e^2|x|: from 2|x| = 80 on,
+    /// 1 - 2 / (e + 1) is 1 whatever e is): the argument is clamped to 80, so every result is
+    /// a normal float.
+    case nonNegativeTo80
+  }
+
+  /// e^x for x in `domain` (or NaN); each domain's results equal `exp`'s where `exp`'s are used.
+  static func exp<M: MathEmitter>(_ m: M, _ x: M.F, _ domain: ExpDomain) -> M.F {
     // Clamped so that k stays in [-150, 128]: below -104 the result is +0, above 88.75 +inf,
-    // both of which the computation reaches by itself there. NaN passes the selects.
-    var xc = m.select(m.lt(x, m.f(-104)), m.f(-104), x)
-    xc = m.select(m.lt(m.f(88.75), xc), m.f(88.75), xc)
+    // both of which the computation reaches by itself there. NaN passes the selects (and
+    // every operation after them: NaN in gives NaN out, of an unspecified payload).
+    var xc = x
+    if domain != .nonNegativeTo80 { xc = m.select(m.lt(xc, m.f(-104)), m.f(-104), xc) }
+    switch domain {
+    case .all: xc = m.select(m.lt(m.f(88.75), xc), m.f(88.75), xc)
+    case .nonPositive: break
+    case .nonNegativeTo80: xc = m.select(m.lt(m.f(80), xc), m.f(80), xc)
+    }
     // k = rint(x / ln2): adding 1.5 * 2^23 rounds to an integer, which the low bits then hold.
     let shifter: Float = 0x1.8p23
     let t = m.fma(xc, m.f(0x1.715476p+0), m.f(shifter))
     let kf = m.sub(t, m.f(shifter))
-    let k = m.sub(m.bits(t), m.i(Int32(bitPattern: shifter.bitPattern)))
     // r = x - k ln2, exactly for the first term (k ln2hi and x share the grid of 2^-25 and
     // |r| < 0.35).
     var r = m.fma(kf, m.f(-0x1.62e43p-1), xc)
@@ -181,14 +212,21 @@ public enum VectorMath {
     // e^r = 1 + r + r^2 P(r) on |r| <= ln2/2 (Cephes expf).
     let p = horner(m, r, expP)
     let y = m.add(m.fma(p, m.mul(r, r), r), m.f(1))
-    // y 2^k as (y 2^k1) 2^k2: the first product is exact, the second rounds once (also into
-    // the subnormals), and both powers are normal floats.
+    // y 2^k, rounded once. y is in [0.7, 1.42] (NaN for a NaN argument).
+    if let native = m.scale(y, byPowerOfTwo: kf) { return native }
+    let k = m.sub(m.bits(t), m.i(Int32(bitPattern: shifter.bitPattern)))
+    if domain == .nonNegativeTo80 {
+      // k in [0, 116]: 2^k and the product are normal floats.
+      return m.mul(y, m.float(bits: m.shl(m.add(k, m.i(127)), m.i(23))))
+    }
+    // As (y 2^k1) 2^k2: the first product is exact, the second rounds once (also into the
+    // subnormals), and both powers are normal floats. (Products, not integer adds into y's
+    // exponent field, so that a NaN stays NaN.)
     let k1 = m.ashr(k, m.i(1))
     let k2 = m.sub(k, k1)
     let s1 = m.float(bits: m.shl(m.add(k1, m.i(127)), m.i(23)))
     let s2 = m.float(bits: m.shl(m.add(k2, m.i(127)), m.i(23)))
-    let result = m.mul(m.mul(y, s1), s2)
-    return m.select(m.isNaN(x), x, result)
+    return m.mul(m.mul(y, s1), s2)
   }
 
   /// The natural logarithm. Max error 1 ulp.
@@ -226,7 +264,7 @@ public enum VectorMath {
     let p = horner(m, z, tanhP)
     let small = m.fma(m.mul(p, z), a, a)
     // 1 - 2 / (e^2a + 1): e^2a = +inf (a > 44) gives 1, NaN gives NaN.
-    let e = exp(m, m.add(a, a))
+    let e = exp(m, m.add(a, a), .nonNegativeTo80)
     let large = m.sub(m.f(1), m.div(m.f(2), m.add(e, m.f(1))))
     return withSign(m, m.select(m.lt(a, m.f(0.625)), small, large), of: x)
   }
@@ -234,7 +272,7 @@ public enum VectorMath {
   /// The logistic function, 1 / (1 + e^-x), as (x >= 0 ? 1 : e) / (1 + e) with e = e^-|x|: no
   /// overflow, and subnormal results for x < -87.3 (1 / (1 + e^-x) would give 0 there).
   public static func sigmoid<M: MathEmitter>(_ m: M, _ x: M.F) -> M.F {
-    let e = exp(m, m.sub(m.f(-0.0), m.abs(x)))
+    let e = exp(m, m.sub(m.f(-0.0), m.abs(x)), .nonPositive)
     return m.div(m.select(m.le(m.f(0), x), m.f(1), e), m.add(m.f(1), e))
   }
 
