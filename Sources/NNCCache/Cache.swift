@@ -404,6 +404,7 @@ public final class CompileCache: Sendable {
     text += "cpu: \(cpu)\n"
     text += "features: \(features)\n"
     text += "vector-width: \(width.map(String.init) ?? "default")\n"
+    text += "streaming-threshold: \(options.target.streamingThresholdBytes.map(String.init) ?? "default")\n"
     text += "ir:\n"
     text += graph.text(PrintOptions(locations: true))
     text += "provenance:\n"

@@ -36,7 +36,7 @@ public struct CompileOptions: Hashable, Sendable {
 }
 
 /// The version of the code generator; part of every cache key.
-public let codegenVersion = "nnc-codegen-7"
+public let codegenVersion = "nnc-codegen-8"
 
 /// The version of LLVM the code generator was built against and links (`"14.0.6"`).
 public let llvmVersion = String(cString: cllvm_version_string())
@@ -84,6 +84,7 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
         debugInfo: debugInfo)
       lowering.wideComputeVectors = options.target.vectorWidth == nil && tm.features.contains("+avx512f")
       lowering.scalefLanes = scalefLanes(features: tm.features)
+      lowering.streamingThreshold = options.target.streamingThresholdBytes ?? Streaming.defaultThresholdBytes
       lowering.lowerEntry()
     }
     debugInfo?.finalize()

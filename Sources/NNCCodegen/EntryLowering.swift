@@ -318,11 +318,37 @@ extension FunctionLowering {
   /// as one `void **` array when `passesOperandArray`. Made once per `KernelKey` in the module
   /// and shared by every instruction with that key.
   func makeKernel(_ inst: Instruction) -> LLVMValueRef {
-    let key = KernelKey(inst, in: f, symbols: symbols)
+    var key = KernelKey(inst, in: f, symbols: symbols)
+    key.streamedResults = streamableResults(inst)
     if let kernel = kernels.kernels[key] { return kernel }
+    streamedResults = key.streamedResults
+    defer { streamedResults = [] }
     let kernel = buildKernel(inst, named: kernelName(for: inst))
     kernels.kernels[key] = kernel
     return kernel
+  }
+
+  /// Per result of `inst`, whether its kernel may write it with streaming stores: a result of
+  /// a fused or elementwise kernel bound by memory (no transcendental, sqrt, division or pow:
+  /// in a kernel bound by its arithmetic the tile copy costs more than the stores save, gelu
+  /// 6%) that goes to the caller's buffer (a workspace value is read again soon, by a later
+  /// kernel of this call, and should stay in cache), of a dtype of 4 or 8 bytes,
+  /// when the kernel's footprint (`Streaming.footprint`) is symbolic or reaches
+  /// `streamingThreshold` (the kernel decides at run time for a symbolic one). The
+  /// kernel shapes that stream say which results they do (`FusedEmitter`); the others ignore
+  /// the flags.
+  func streamableResults(_ inst: Instruction) -> [Bool] {
+    switch inst.op {
+    case .fused:
+      if inst.regions[0].instructions.contains(where: { $0.op.isCostlyElementwise }) { return [] }
+    case .unary, .binary, .compare, .select, .cast:
+      if inst.op.isCostlyElementwise { return [] }
+    default: return []
+    }
+    let types = (inst.operands + inst.results).map { f.type(of: $0)! }
+    if let bytes = Streaming.footprint(types), bytes < streamingThreshold { return [] }
+    let flags = inst.results.map { r in buffers[r.id] != nil && f.type(of: r)!.dtype.byteSize >= 4 }
+    return flags.contains(true) ? flags : []
   }
 
   /// What the kernel of `inst` computes, as its symbol shows it after `nnc_NAME.kN.`: the op's

@@ -51,6 +51,9 @@ final class FusedEmitter {
   var rowValues: [Int: LLVMValueRef] = [:]
   /// A row kernel's iteration space `[..., L]`, which every value of its region broadcasts to.
   var rowSpace = TensorType(.f32, [])
+  /// The fused op's operands and results.
+  let operands: [Value]
+  let results: [Value]
 
   struct Key: Hashable {
     var id: Int
@@ -61,6 +64,8 @@ final class FusedEmitter {
     L = lowering
     f = lowering.f
     body = inst.regions[0]
+    operands = inst.operands
+    results = inst.results
     for b in body.instructions { for r in b.results { definition[r.id] = b } }
     for (v, p) in zip(inst.operands, ins) { buffers[v.id] = p }
   }
@@ -72,10 +77,16 @@ final class FusedEmitter {
   func pointwise(_ s: [Dim], flat: Bool, _ out: [LLVMValueRef]) {
     let st = TensorType(.f32, s)
     if flat {
-      L.loop(L.product(L.dims(st))) { i in
+      let types = body.terminator.map { type($0).dtype }
+      L.flatLoop(
+        L.product(L.dims(st)), Array(zip(out, types)), streamed: streamedResults(body.terminator.indices),
+        footprint: footprint
+      ) { i in
         self.memo = [:]
-        for (k, y) in self.body.terminator.enumerated() {
-          self.source(y) { self.L.store(self.flat(y, i), out[k], i, self.type(y).dtype) }
+        return self.body.terminator.map { y in
+          var v: LLVMValueRef!
+          self.source(y) { v = self.flat(y, i) }
+          return v
         }
       }
       return
@@ -99,6 +110,10 @@ final class FusedEmitter {
     let fullStrides = L.strides(st)
     let isRow = body.terminator.map { s.last != .int(1) && type($0).shape != s }
     let caches = rowCaches(reduces, s, isRow, out)
+    // Full-row results to stream: not a row another pass reads back (a cache).
+    let streamed = streamedResults(body.terminator.indices.filter { k in !isRow[k] && !caches.values.contains(out[k]) })
+    var streamedTiles: [Int: LLVMValueRef] = [:]
+    for k in streamed { streamedTiles[k] = L.streamingTile(type(body.terminator[k]).dtype) }
     let operandBuffers = buffers
     L.loopNest(Array(ds.dropLast())) { r in
       self.rowValues = [:]
@@ -119,20 +134,57 @@ final class FusedEmitter {
         self.source(y) { self.L.store(self.at(y, idx), out[k], self.L.dot(idx, rowStrides), self.type(y).dtype) }
       }
       guard isRow.contains(false) else { return }
-      self.L.loop(len, "k") { k in
-        self.memo = [:]
-        let idx = r + [k]
-        let o = self.L.dot(idx, fullStrides)
-        // Every result first, then the stores: a result may read a value cached in another
-        // result's row.
-        var values: [(Int, LLVMValueRef)] = []
-        for (j, y) in self.body.terminator.enumerated() where !isRow[j] {
-          self.source(y) { values.append((j, self.at(y, idx))) }
+      /// The final pass over row `r`'s elements `start + k`, k < `count`: `tiles` keeps the
+      /// streamed results (at k), which are then streamed out.
+      func finalPass(_ start: LLVMValueRef, _ count: LLVMValueRef, tiles: [Int: LLVMValueRef]) {
+        self.L.loop(count, "k") { k in
+          self.memo = [:]
+          let idx = r + [LLVMBuildAdd(self.L.b, start, k, "")!]
+          let o = self.L.dot(idx, fullStrides)
+          // Every result first, then the stores: a result may read a value cached in another
+          // result's row.
+          var values: [(Int, LLVMValueRef)] = []
+          for (j, y) in self.body.terminator.enumerated() where !isRow[j] {
+            self.source(y) { values.append((j, self.at(y, idx))) }
+          }
+          for (j, v) in values {
+            let t = self.type(self.body.terminator[j]).dtype
+            if let tile = tiles[j] { self.L.store(v, tile, k, t) } else { self.L.store(v, out[j], o, t) }
+          }
         }
-        for (j, v) in values { self.L.store(v, out[j], o, self.type(self.body.terminator[j]).dtype) }
+        for (j, tile) in tiles.sorted(by: { $0.key < $1.key }) {
+          let t = self.type(self.body.terminator[j]).dtype
+          let dst = self.L.elementPointer(out[j], self.L.memType(t), self.L.dot(r + [start], fullStrides))
+          self.L.streamOut(tile, to: dst, count: count, t)
+        }
       }
+      guard !streamedTiles.isEmpty else { return finalPass(self.L.constI64(0), len, tiles: [:]) }
+      self.L.ifStreaming(
+        bytes: footprint,
+        large: {
+          // The row in tiles: chunks of `Streaming.tileElements`.
+          let chunk = self.L.constI64(Streaming.tileElements)
+          let chunks = LLVMBuildSDiv(self.L.b, LLVMBuildAdd(self.L.b, len, self.L.constI64(Streaming.tileElements - 1), "")!, chunk, "")!
+          self.L.loop(chunks, "chunk") { c in
+            let start = LLVMBuildMul(self.L.b, c, chunk, "")!
+            let rest = LLVMBuildSub(self.L.b, len, start, "")!
+            let count = LLVMBuildSelect(self.L.b, LLVMBuildICmp(self.L.b, LLVMIntSLT, rest, chunk, "")!, rest, chunk, "")!
+            finalPass(start, count, tiles: streamedTiles)
+          }
+        },
+        small: { finalPass(self.L.constI64(0), len, tiles: [:]) })
     }
+    if !streamedTiles.isEmpty { L.streamingFence() }
   }
+
+  /// The indices among `candidates` of the results the call site lets this kernel stream
+  /// (`FunctionLowering.streamedResults`).
+  func streamedResults(_ candidates: some Sequence<Int>) -> [Int] {
+    candidates.filter { L.streamedResults.indices.contains($0) && L.streamedResults[$0] }
+  }
+
+  /// The bytes the kernel's operands and results take (`Streaming`'s measure).
+  var footprint: LLVMValueRef { L.footprint((operands + results).map(type)) }
 
   /// Values a reduction pass computes that a later pass needs again and that cost more than a
   /// store and a load (an op beyond adds, multiplies and selects on the way: softmax's

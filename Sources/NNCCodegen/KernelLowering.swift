@@ -4,6 +4,7 @@
 
 import CLLVM
 import NNCIR
+import NNCPasses
 
 extension FunctionLowering {
   /// Emits the kernel body for `inst` with `out` result pointers and `ins` operand pointers.
@@ -76,16 +77,17 @@ extension FunctionLowering {
     }
   }
 
-  /// out[i] = body(operands at the broadcast index i). Operands of the result's shape use one
-  /// flat loop; others a loop nest with broadcast strides.
+  /// out[i] = body(operands at the broadcast index i). Operands of the result's shape or of one
+  /// element (read at 0) use one flat loop; others a loop nest with broadcast strides.
   func elementwise(
     _ rt: TensorType, _ types: [TensorType], _ ins: [LLVMValueRef], _ o: LLVMValueRef,
     _ body: @escaping ([LLVMValueRef]) -> LLVMValueRef
   ) {
-    if types.allSatisfy({ $0.shape == rt.shape }) {
-      loop(product(dims(rt))) { i in
-        let vs = zip(ins, types).map { self.load($0, i, $1.dtype) }
-        self.store(body(vs), o, i, rt.dtype)
+    let single = types.map { $0.shape != rt.shape && ElementCount($0.shape).isOne }
+    if zip(types, single).allSatisfy({ $0.shape == rt.shape || $1 }) {
+      let streamed = streamedResults.first == true ? [0] : []
+      flatLoop(product(dims(rt)), [(o, rt.dtype)], streamed: streamed, footprint: footprint(types + [rt])) { i in
+        [body((0..<ins.count).map { self.load(ins[$0], single[$0] ? self.constI64(0) : i, types[$0].dtype) })]
       }
       return
     }

@@ -102,6 +102,11 @@ public struct TargetOptions: Hashable, Sendable {
   /// Preferred vector width in bits for loops (nil: LLVM's choice for the CPU, except that fused
   /// kernels bound by arithmetic use 512 bits on AVX-512 targets).
   public var vectorWidth: Int?
+  /// A fused kernel writes its results to the caller's buffers with streaming (non-temporal)
+  /// stores when its operands and results take at least this many bytes (nil: 64 MiB, twice
+  /// the L3 of the machine it was measured on; `Int.max`: never). Results are the same either
+  /// way; docs/ARCHITECTURE.md, "Streaming stores".
+  public var streamingThresholdBytes: Int?
 
   public init(cpu: String? = nil, features: String? = nil, vectorWidth: Int? = nil) {
     self.cpu = cpu

@@ -42,6 +42,9 @@ struct KernelKey: Hashable {
   /// A fused op's region with values numbered by position (operands first), so fused ops
   /// computing the same thing share one kernel.
   var region: [RegionStep] = []
+  /// Per result, whether the kernel may write it with streaming stores (`Streaming`): set by
+  /// the call site for results that are the caller's buffers.
+  var streamedResults: [Bool] = []
 
   /// One op of a fused region: operand and result positions, result types.
   struct RegionStep: Hashable {
@@ -148,6 +151,11 @@ final class FunctionLowering {
   /// named with `--cpu` and no features gets the generic code). The shared exp uses it to
   /// apply 2^k in one instruction (`MathEmitter.scale`); results are the same either way.
   var scalefLanes: Set<Int> = []
+  /// Per result of the kernel being built, whether it may be written with streaming stores
+  /// (`KernelKey.streamedResults`; empty: none).
+  var streamedResults: [Bool] = []
+  /// `TargetOptions.streamingThresholdBytes`, resolved.
+  var streamingThreshold = Streaming.defaultThresholdBytes
 
   init(
     ctx: LLVMContextRef, module: LLVMModuleRef, function: Function, vectorWidth: Int?, kernels: KernelCache,

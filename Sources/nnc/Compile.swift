@@ -30,7 +30,23 @@ struct TargetFlags: ParsableArguments {
     help: ArgumentHelp("The preferred vector width for loops, in bits (e.g. 128, 256, 512). Default: LLVM's choice for the CPU, except that fused kernels bound by arithmetic (transcendentals, divisions) use 512 where the CPU has AVX-512.", valueName: "bits"))
   var vectorWidth: Int?
 
+  @Option(
+    name: .customLong("streaming-threshold"),
+    help: ArgumentHelp(
+      "A kernel whose operands and results take at least this many bytes writes the function's results with streaming (non-temporal) stores, which skip the cache; 'never' for none. Default: 67108864 (64 MiB, twice the L3 it was tuned on).",
+      valueName: "bytes"))
+  var streamingThreshold: String?
+
+  /// `--streaming-threshold` as bytes (`Int.max` for 'never'), nil when not given.
+  var streamingThresholdBytes: Int? {
+    guard let streamingThreshold else { return nil }
+    return streamingThreshold == "never" ? Int.max : Int(streamingThreshold)
+  }
+
   func validate() throws {
+    if let t = streamingThreshold, t != "never", Int(t).map({ $0 >= 0 }) != true {
+      throw ValidationError("--streaming-threshold: '\(t)' is not a byte count (a whole number >= 0) or 'never'")
+    }
     if let cpu, cpu.isEmpty || cpu.contains(where: \.isWhitespace) {
       throw ValidationError("--cpu: '\(cpu)' is not a CPU name")
     }
@@ -43,7 +59,9 @@ struct TargetFlags: ParsableArguments {
   /// host's), so `--cpu x86-64` really means code that runs on any x86-64. `native` is the host.
   var options: TargetOptions {
     let named = cpu == "native" ? nil : cpu
-    return TargetOptions(cpu: named, features: features ?? (named == nil ? nil : ""), vectorWidth: vectorWidth)
+    var options = TargetOptions(cpu: named, features: features ?? (named == nil ? nil : ""), vectorWidth: vectorWidth)
+    options.streamingThresholdBytes = streamingThresholdBytes
+    return options
   }
 
   /// Fails with a short message for a CPU name LLVM does not know, suggesting similar names.

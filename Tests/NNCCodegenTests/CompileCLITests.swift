@@ -210,6 +210,36 @@ enum NNCTool {
     let width = try NNCTool.nnc(["compile", NNCTool.mlp, "--vector-width", "100"])
     #expect(width.status == 64)
     #expect(width.stderr.hasPrefix("Error: --vector-width: 100 is not a power of two"))
+
+    for bad in ["-1", "64MiB", "1e9"] {
+      let threshold = try NNCTool.nnc(["compile", NNCTool.mlp, "--streaming-threshold=\(bad)"])
+      #expect(threshold.status == 64, "--streaming-threshold '\(bad)'")
+      #expect(threshold.stderr.hasPrefix("Error: --streaming-threshold: '\(bad)' is not a byte count"))
+    }
+  }
+
+  /// `--streaming-threshold`: 0 makes the memory-bound kernel writing the result stream, 'never'
+  /// keeps plain stores (the MLP's epilogues never stream; an elementwise chain does).
+  @Test func streamingThresholdChoosesTheStores() throws {
+    let dir = ScratchDirectory()
+    try dir.write(
+      "axpy.swiftgraph",
+      """
+      swiftgraph 1
+      func @axpy(%x: f32[N], %y: f32[N]) -> f32[N] {
+        %a = const 1.5 : f32[]
+        %0 = mul %x, %a
+        %1 = add %0, %y
+        return %1
+      }
+      """)
+    for (flag, streams) in [("0", true), ("never", false)] {
+      let r = try NNCTool.nnc(
+        ["compile", "axpy.swiftgraph", "-o", "a.s", "--emit", "asm", "--streaming-threshold", flag], in: dir.url)
+      #expect(r.status == 0, "\(r.stderr)")
+      let text = try String(contentsOfFile: dir.path("a.s"), encoding: .utf8)
+      #expect(text.contains("movnt") == streams, "--streaming-threshold \(flag)")
+    }
   }
 
   @Test func functionPicksOneFunction() throws {
