@@ -338,6 +338,7 @@ extension FunctionLowering {
   /// kernel shapes that stream say which results they do (`FusedEmitter`); the others ignore
   /// the flags.
   func streamableResults(_ inst: Instruction) -> [Bool] {
+    guard streamingThreshold < Int.max else { return [] }  // 'never'
     switch inst.op {
     case .fused:
       if inst.regions[0].instructions.contains(where: { $0.op.isCostlyElementwise }) { return [] }

@@ -8,7 +8,8 @@
 // Methods (errors measured over all specials and a sweep of the float range; docs/swiftgraph.md,
 // "Accuracy of unary functions"):
 // - exp: Cody–Waite reduction x = k ln2 + r (fma), Cephes' degree-7 polynomial, 2^k applied
-//   as two exact powers of two so subnormal results round once.
+//   as two exact powers of two so subnormal results round once (or by `vscalefps`, which
+//   rounds once too: `MathEmitter.scale`).
 // - log: x = 2^k m with m in [sqrt(1/2), sqrt(2)), fdlibm's log1p(f) = f - (hfsq - s (hfsq + R))
 //   with s = f / (2 + f) and a degree-4 polynomial R in s^2; subnormals scaled by 2^25 first.
 // - tanh: an odd degree-11 polynomial (Cephes) for |x| < 0.625, 1 - 2 / (exp(2|x|) + 1) above.
