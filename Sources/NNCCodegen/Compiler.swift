@@ -84,6 +84,7 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
         debugInfo: debugInfo)
       lowering.wideComputeVectors = options.target.vectorWidth == nil && tm.features.contains("+avx512f")
       lowering.scalefLanes = scalefLanes(features: tm.features)
+      lowering.gemmVectorBits = vectorBits(features: tm.features)
       lowering.streamingThreshold = options.target.streamingThresholdBytes ?? Streaming.defaultThresholdBytes
       lowering.lowerEntry()
     }
@@ -100,6 +101,12 @@ func scalefLanes(features: String) -> Set<Int> {
   let on = Set(features.split(separator: ",").filter { $0.hasPrefix("+") }.map { $0.dropFirst() })
   guard on.contains("avx512f") else { return [] }
   return on.contains("avx512vl") ? [8, 16] : [16]
+}
+
+/// The widest vector registers under an LLVM features string, in bits.
+func vectorBits(features: String) -> Int {
+  let on = Set(features.split(separator: ",").filter { $0.hasPrefix("+") }.map { $0.dropFirst() })
+  return on.contains("avx512f") ? 512 : on.contains("avx") ? 256 : 128
 }
 
 /// Verifies a built module, optimizes and emits it in a child process, and throws the first

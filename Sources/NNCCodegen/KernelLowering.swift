@@ -331,18 +331,31 @@ extension FunctionLowering {
       let aBase = LLVMBuildMul(self.b, self.dot(bidx, aBatch), aMat, "")!
       let bBase = LLVMBuildMul(self.b, self.dot(bidx, bBatch), bMat, "")!
       let oBase = LLVMBuildMul(self.b, flat, oMat, "")!
-      self.loop(oMat, "z") { z in self.store(zero, o, LLVMBuildAdd(self.b, oBase, z, ""), t) }
-      self.loop(m, "i") { i in
-        self.loop(kk, "p") { p in
-          let av = self.load(a, LLVMBuildAdd(self.b, aBase, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, i, kk, ""), p, ""), ""), t)
-          self.loop(n, "j") { j in
-            let bv = self.load(bb, LLVMBuildAdd(self.b, bBase, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, p, n, ""), j, ""), ""), t)
-            let off = LLVMBuildAdd(self.b, oBase, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, i, n, ""), j, ""), "")!
-            let acc = self.load(o, off, t)
-            self.store(self.binary(.add, acc, self.binary(.mul, av, bv, t), t), o, off, t)
+      let ipj = {
+        self.loop(oMat, "z") { z in self.store(zero, o, LLVMBuildAdd(self.b, oBase, z, ""), t) }
+        self.loop(m, "i") { i in
+          self.loop(kk, "p") { p in
+            let av = self.load(a, LLVMBuildAdd(self.b, aBase, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, i, kk, ""), p, ""), ""), t)
+            self.loop(n, "j") { j in
+              let bv = self.load(bb, LLVMBuildAdd(self.b, bBase, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, p, n, ""), j, ""), ""), t)
+              let off = LLVMBuildAdd(self.b, oBase, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, i, n, ""), j, ""), "")!
+              let acc = self.load(o, off, t)
+              self.store(self.binary(.add, acc, self.binary(.mul, av, bv, t), t), o, off, t)
+            }
           }
+          rowEpilogue?(bidx + [i])
         }
-        rowEpilogue?(bidx + [i])
+      }
+      guard t.isFloat else { return ipj() }
+      // Matrices with a whole micro-kernel tile (MR rows, NR columns) take the GEMM; smaller
+      // ones (an RNN's 4x16, a classifier's N x 10) the i-p-j loops, which pack nothing.
+      // Both give the same bits. A static shape decides here, a symbolic one at run time.
+      self.ifElse(self.gemmApplies(m: m, n: n, t)) {
+        self.gemmKernel(
+          a, aBase: aBase, bb, bBase: bBase, o, oBase: oBase, m: m, k: kk, n: n, t,
+          rowEpilogue: rowEpilogue.map { e in { i in e(bidx + [i]) } })
+      } otherwise: {
+        ipj()
       }
     }
   }

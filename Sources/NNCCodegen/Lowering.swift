@@ -154,6 +154,9 @@ final class FunctionLowering {
   /// Per result of the kernel being built, whether it may be written with streaming stores
   /// (`KernelKey.streamedResults`; empty: none).
   var streamedResults: [Bool] = []
+  /// The widest vectors the target has, in bits (512 with AVX-512F, 256 with AVX, else 128):
+  /// the GEMM micro-kernel's (GemmLowering.swift).
+  var gemmVectorBits = 128
   /// `TargetOptions.streamingThresholdBytes`, resolved.
   var streamingThreshold = Streaming.defaultThresholdBytes
 
@@ -283,6 +286,23 @@ final class FunctionLowering {
 
   func block(_ name: String, in fn: LLVMValueRef? = nil) -> LLVMBasicBlockRef {
     LLVMAppendBasicBlockInContext(ctx, fn ?? LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)), name)
+  }
+
+  /// `if condition { then() } else { otherwise() }`; only the branch taken is built when
+  /// `condition` is a constant.
+  func ifElse(_ condition: LLVMValueRef, then: () -> Void, otherwise: () -> Void) {
+    if LLVMIsAConstantInt(condition) != nil { return LLVMConstIntGetZExtValue(condition) != 0 ? then() : otherwise() }
+    let yes = block("if.then")
+    let no = block("if.else")
+    let join = block("if.end")
+    LLVMBuildCondBr(b, condition, yes, no)
+    LLVMPositionBuilderAtEnd(b, yes)
+    then()
+    LLVMBuildBr(b, join)
+    LLVMPositionBuilderAtEnd(b, no)
+    otherwise()
+    LLVMBuildBr(b, join)
+    LLVMPositionBuilderAtEnd(b, join)
   }
 
   /// `for i in 0..<n { body(i) }`. A loop that contains other loops is not unrolled (unrolling

@@ -57,21 +57,7 @@ extension FunctionLowering {
   /// Runs `large` when `bytes` is at least `streamingThreshold`, else `small`: decided
   /// here when `bytes` is a constant, else by a branch.
   func ifStreaming(bytes: LLVMValueRef, large: () -> Void, small: () -> Void) {
-    if LLVMIsAConstantInt(bytes) != nil {
-      return LLVMConstIntGetSExtValue(bytes) >= Int64(streamingThreshold) ? large() : small()
-    }
-    let isLarge = LLVMBuildICmp(b, LLVMIntSGE, bytes, constI64(streamingThreshold), "")!
-    let largeBlock = block("stream.large")
-    let smallBlock = block("stream.small")
-    let join = block("stream.join")
-    LLVMBuildCondBr(b, isLarge, largeBlock, smallBlock)
-    LLVMPositionBuilderAtEnd(b, largeBlock)
-    large()
-    LLVMBuildBr(b, join)
-    LLVMPositionBuilderAtEnd(b, smallBlock)
-    small()
-    LLVMBuildBr(b, join)
-    LLVMPositionBuilderAtEnd(b, join)
+    ifElse(LLVMBuildICmp(b, LLVMIntSGE, bytes, constI64(streamingThreshold), "")!, then: large, otherwise: small)
   }
 
   /// A stack tile of `Streaming.tileElements` elements of `t` in the kernel's entry block.
