@@ -14,7 +14,7 @@ import NNCTestSupport
 
 let usage = """
   usage: nnc-bench [--quick] [--no-interp-chain] [--no-numpy] [--samples DIR] [--asm NAME]
-                   [--compile-time] [--elementwise] [--rnn-steps LIST] [--rnn-run T] [--rnn-graph T]
+                   [--compile-time] [--elementwise] [--gemm] [--rnn-steps LIST] [--rnn-run T] [--rnn-graph T]
                    [--help]
 
   Prints, as tables and as ratios measured in the same run:
@@ -28,6 +28,8 @@ let usage = """
        time per instruction, functions in the object, peak memory; run time of one compiled RNN
     8. the anchor benchmarks' elementwise and normalization workloads (ew_chain, gelu_tanh,
        softmax_rows, layernorm, axpy) against NumPy on the same data: time, GB/s, page faults
+    9. matmul 1024^3 f32 against NumPy and the machine's FMA and multiply + add peaks (measured
+       by a C loop built with cc): GFLOP/s and % of the peaks, 1 thread
 
     --quick            a short run (about 1.5 min instead of about 2.5 min); noisier figures
     --no-interp-chain  skip the interpreter on the 16M chain (its slowest part)
@@ -41,6 +43,7 @@ let usage = """
     --llvm-ir NAME     the same with the optimized LLVM IR
     --compile-time     only the header and section 7
     --elementwise      only the header and section 8
+    --gemm             only the header and section 9
     --rnn-steps LIST   the RNN lengths of section 7 (default 10,20,40,80,160)
     --rnn-run T        the RNN whose run time section 7 measures (default 20; 0: none)
     --rnn-graph T      print the unrolled RNN of T steps as .swiftgraph text and exit
@@ -67,6 +70,7 @@ var asmName: String?
 var emitIR = false
 var compileTimeOnly = false
 var elementwiseOnly = false
+var gemmOnly = false
 var rnnSteps = [10, 20, 40, 80, 160]
 var rnnRun: Int? = 20
 /// Parses a positive step count (or `0` where `zeroOK`), or exits with a usage error.
@@ -98,6 +102,7 @@ do {
       emitIR = true
     case "--compile-time": compileTimeOnly = true
     case "--elementwise": elementwiseOnly = true
+    case "--gemm": gemmOnly = true
     case "--rnn-steps":
       rnnSteps = (args.popFirst() ?? "").split(separator: ",").map { stepCount(String($0), "--rnn-steps") }
       if rnnSteps.isEmpty { _ = stepCount(nil, "--rnn-steps") }
@@ -248,7 +253,7 @@ say("  build    nnc-bench \(configuration), \(compilerVersion()), \(codegenVersi
 say("  linker   \(systemCC): \(ccVersion)")
 say(
   "  mode     \(quick ? "--quick (short budgets: noisier)" : "full")\(interpChain ? "" : ", --no-interp-chain")"
-    + "\(compileTimeOnly ? ", --compile-time" : "")\(elementwiseOnly ? ", --elementwise" : "")\(useNumpy ? "" : ", --no-numpy")")
+    + "\(compileTimeOnly ? ", --compile-time" : "")\(elementwiseOnly ? ", --elementwise" : "")\(gemmOnly ? ", --gemm" : "")\(useNumpy ? "" : ", --no-numpy")")
 say("  load     \(loadAverage()) (1/5/15 min load average at the start)")
 say("  timing   median of repeated samples (short calls batched); the machine is shared: compare")
 say("           ratios measured in this run rather than figures across runs")
@@ -256,12 +261,13 @@ say("           ratios measured in this run rather than figures across runs")
 let scratch = Scratch()
 var summary: [String] = []
 
-if compileTimeOnly || elementwiseOnly {
+if compileTimeOnly || elementwiseOnly || gemmOnly {
   var lines: [String] = []
   if compileTimeOnly {
     lines += rnnCompileTimeSection(steps: rnnSteps, samples: samples, runStep: rnnRun, quick: quick, scratch: scratch)
   }
   if elementwiseOnly { lines += elementwiseSection(quick: quick, useNumpy: useNumpy, scratch: scratch) }
+  if gemmOnly { lines += gemmSection(quick: quick, useNumpy: useNumpy, scratch: scratch) }
   say("\nSummary (ratios from this run)")
   for s in lines { say("  \(s)") }
   say("  total benchmark time: \(fmtTime(now() - started)); load average at the end: \(loadAverage())")
@@ -824,6 +830,10 @@ summary += rnnCompileTimeSection(steps: rnnSteps, samples: samples, runStep: rnn
 // MARK: - 8. Elementwise and normalization workloads against NumPy
 
 summary += elementwiseSection(quick: quick, useNumpy: useNumpy, scratch: scratch)
+
+// MARK: - 9. matmul against NumPy and the peak
+
+summary += gemmSection(quick: quick, useNumpy: useNumpy, scratch: scratch)
 
 // MARK: - Summary
 
