@@ -219,7 +219,8 @@ extension CompiledEntry {
     function.forEachInstruction { inst in
       guard ok else { return }
       switch inst.op {
-      case .cond:
+      case .cond, .fused:
+        // Declared results; a fused op's region is checked op by op (the walk enters it).
         ok = inst.results.allSatisfy { function.type(of: $0)?.resolved(bindings).isWithinLimits ?? false }
       case .guardTrue:
         break

@@ -10,7 +10,7 @@ import Foundation
 import NNCCodegen
 import NNCIR
 import NNCPasses
-import NNCRuntime
+@testable import NNCRuntime
 import NNCTestSupport
 import Testing
 
@@ -143,6 +143,11 @@ private func check(_ text: String, inputs: (Function) -> [[NDArray]]) throws {
     var epilogues = 0
     fused.functions[0].forEachInstruction { if case .fused = $0.op { epilogues += 1 } }
     #expect(epilogues == 1)
+    // `run` calls the compiled code for a function with fused kernels and symbolic sizes: the
+    // shape rules hold (else it would give the interpreter's result, as it does where a rule
+    // fails at run time).
+    let entry = try #require(try compileAndLoad(fused)["mlp"])
+    #expect(entry.shapeRulesHold(["N": 129]))
     try check(text) { f in
       [1, 8, 129, 300].map { n in
         f.parameterTypes.enumerated().map { i, pt in
