@@ -46,6 +46,15 @@ enum GemmBlocking {
   static func kc(_ t: DType) -> Int { kcBytes / t.byteSize }
 }
 
+/// The B operand of `gemmKernel`: element (p, j) of a K x N matrix.
+enum GemmOperand {
+  /// Row-major at element offset `base` of `pointer`.
+  case matrix(LLVMValueRef, base: LLVMValueRef)
+  /// At `pointer[rowOffset(p) + columnOffset(j)]`: an im2col view of a convolution's input
+  /// (p = (c, ky, kx), j = (y, x)), read where the panel is packed, never materialized.
+  case separable(LLVMValueRef, rowOffset: (LLVMValueRef) -> LLVMValueRef, columnOffset: (LLVMValueRef) -> LLVMValueRef)
+}
+
 extension FunctionLowering {
   /// Lanes per vector for the GEMM micro-kernel on `t` (f32 or f64): the target's widest
   /// vectors (AVX-512: 512 bits, AVX: 256, else 128), capped by `--vector-width`.
@@ -64,10 +73,10 @@ extension FunctionLowering {
   }
 
   /// One matrix of a float matmul, `o[i, j] = sum_p a[i, p] b[p, j]` over M x K times K x N, at
-  /// element offsets `aBase`, `bBase`, `oBase`; `rowEpilogue(i)` after each output row is
-  /// complete.
+  /// element offsets `aBase` (row-major M x K) and `oBase` (row-major M x N) and B as `operand`
+  /// says; `rowEpilogue(i)` after each output row is complete.
   func gemmKernel(
-    _ a: LLVMValueRef, aBase: LLVMValueRef, _ bb: LLVMValueRef, bBase: LLVMValueRef, _ o: LLVMValueRef,
+    _ a: LLVMValueRef, aBase: LLVMValueRef, _ operand: GemmOperand, _ o: LLVMValueRef,
     oBase: LLVMValueRef, m: LLVMValueRef, k kk: LLVMValueRef, n: LLVMValueRef, _ t: DType,
     rowEpilogue: ((LLVMValueRef) -> Void)?
   ) {
@@ -179,12 +188,23 @@ extension FunctionLowering {
         self.loop(panels, "jr") { jr in
           let j0 = mul(jr, self.constI64(nr))
           // The panel: B[p0 + p, j0 ..< j0 + nr] at tile[p * nr].
-          self.loop(count, "pack") { p in
-            let row = add(bBase, add(mul(add(p0, p), n), j0))
-            for h in 0..<GemmBlocking.vectorsPerRow {
-              let v = loadVector(bb, add(row, self.constI64(h * vw)))
-              let s = LLVMBuildStore(self.b, v, vectorPointer(tile, add(mul(p, self.constI64(nr)), self.constI64(h * vw))))!
-              LLVMSetAlignment(s, UInt32(vw * t.byteSize))
+          switch operand {
+          case .matrix(let bb, let bBase):
+            self.loop(count, "pack") { p in
+              let row = add(bBase, add(mul(add(p0, p), n), j0))
+              for h in 0..<GemmBlocking.vectorsPerRow {
+                let v = loadVector(bb, add(row, self.constI64(h * vw)))
+                let s = LLVMBuildStore(self.b, v, vectorPointer(tile, add(mul(p, self.constI64(nr)), self.constI64(h * vw))))!
+                LLVMSetAlignment(s, UInt32(vw * t.byteSize))
+              }
+            }
+          case .separable(let bb, let rowOffset, let columnOffset):
+            let columns = (0..<nr).map { columnOffset(add(j0, self.constI64($0))) }
+            self.loop(count, "pack") { p in
+              let row = rowOffset(add(p0, p))
+              for (lane, column) in columns.enumerated() {
+                self.store(self.load(bb, add(row, column), t), tile, add(mul(p, self.constI64(nr)), self.constI64(lane)), t)
+              }
             }
           }
           self.loop(tiles, "ir") { ir in
@@ -198,10 +218,18 @@ extension FunctionLowering {
         self.loop(from: i0, i1, "ci") { i in
           self.loop(count, "cp") { p in
             let av = self.load(a, add(aBase, add(mul(i, kk), add(p0, p))), t)
-            let bRow = add(bBase, mul(add(p0, p), n))
+            let element: (LLVMValueRef) -> LLVMValueRef
+            switch operand {
+            case .matrix(let bb, let bBase):
+              let bRow = add(bBase, mul(add(p0, p), n))
+              element = { j in self.load(bb, add(bRow, j), t) }
+            case .separable(let bb, let rowOffset, let columnOffset):
+              let row = rowOffset(add(p0, p))
+              element = { j in self.load(bb, add(row, columnOffset(j)), t) }
+            }
             self.loop(from: mainColumns, n, "cj") { j in
               let off = add(oBase, add(mul(i, n), j))
-              self.store(term(self.load(o, off, t), av, self.load(bb, add(bRow, j), t)), o, off, t)
+              self.store(term(self.load(o, off, t), av, element(j)), o, off, t)
             }
           }
         }

@@ -352,7 +352,7 @@ extension FunctionLowering {
       // Both give the same bits. A static shape decides here, a symbolic one at run time.
       self.ifElse(self.gemmApplies(m: m, n: n, t)) {
         self.gemmKernel(
-          a, aBase: aBase, bb, bBase: bBase, o, oBase: oBase, m: m, k: kk, n: n, t,
+          a, aBase: aBase, .matrix(bb, base: bBase), o, oBase: oBase, m: m, k: kk, n: n, t,
           rowEpilogue: rowEpilogue.map { e in { i in e(bidx + [i]) } })
       } otherwise: {
         ipj()
@@ -360,8 +360,10 @@ extension FunctionLowering {
     }
   }
 
-  /// out[n, o, y, x] = sum over (c, ky, kx) in that order of input * weight, skipping padding.
-  /// The innermost loop runs over output columns x, within the range whose input column is
+  /// out[n, o, y, x] = sum over (c, ky, kx) in that order of input * weight, skipping padding:
+  /// as implicit GEMMs (`convAsGemm`) for float convolutions without padding whose groups have a
+  /// micro-kernel tile of output channels and positions, else by direct loops (`convLoops`).
+  /// In the direct loops the innermost runs over output columns x, within the range whose input column is
   /// inside the image (no per-element bounds checks), so it vectorizes; each output still sums
   /// its terms in the interpreter's order, so results agree bit for bit.
   /// `rowEpilogue`, when given, runs after each output row (n, co, y) is complete, with that
@@ -369,6 +371,78 @@ extension FunctionLowering {
   func convKernel(
     _ p: Conv2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ w: LLVMValueRef, _ wt: TensorType, _ o: LLVMValueRef,
     _ rt: TensorType, rowEpilogue: (([LLVMValueRef]) -> Void)? = nil
+  ) {
+    let t = rt.dtype
+    let (oh, ow) = (dim(rt.shape[2]), dim(rt.shape[3]))
+    let og = LLVMBuildSDiv(b, dim(wt.shape[0]), constI64(p.groups), "")!
+    // Without padding every term of every output is inside the image, so the convolution is,
+    // per image and group, the GEMM W[g] (og x cg kh kw) times the im2col view of the input
+    // (cg kh kw x oh ow), with the terms in the same order (c, ky, kx): the same bits. (With
+    // padding the reference skips the terms outside, which a GEMM would add as 0 * w: NaN for
+    // an infinite weight.)
+    if t.isFloat && p.padding.allSatisfy({ $0 == 0 }) {
+      let ohw = LLVMBuildMul(b, oh, ow, "")!
+      return ifElse(gemmApplies(m: og, n: ohw, t)) {
+        self.convAsGemm(p, x, xt, w, wt, o, rt, og: og, rowEpilogue: rowEpilogue)
+      } otherwise: {
+        self.convLoops(p, x, xt, w, wt, o, rt, rowEpilogue: rowEpilogue)
+      }
+    }
+    convLoops(p, x, xt, w, wt, o, rt, rowEpilogue: rowEpilogue)
+  }
+
+  /// `convKernel` as implicit GEMMs (no padding): for each image and group, W's rows of the
+  /// group (og x cg kh kw, row-major as W is laid out) times the im2col view of the group's
+  /// input channels (cg kh kw x oh ow), read where B's panels are packed, into the output's
+  /// rows (og x oh ow, contiguous per image).
+  func convAsGemm(
+    _ p: Conv2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ w: LLVMValueRef, _ wt: TensorType, _ o: LLVMValueRef,
+    _ rt: TensorType, og: LLVMValueRef, rowEpilogue: (([LLVMValueRef]) -> Void)?
+  ) {
+    let t = rt.dtype
+    func mul(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildMul(b, a, c, "")! }
+    func add(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildAdd(b, a, c, "")! }
+    func sub(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildSub(b, a, c, "")! }
+    func div(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildSDiv(b, a, c, "")! }
+    let (c, h, wd) = (dim(xt.shape[1]), dim(xt.shape[2]), dim(xt.shape[3]))
+    let (cg, kh, kw) = (dim(wt.shape[1]), dim(wt.shape[2]), dim(wt.shape[3]))
+    let (oc, oh, ow) = (dim(rt.shape[1]), dim(rt.shape[2]), dim(rt.shape[3]))
+    let (khw, hw, ohw) = (mul(kh, kw), mul(h, wd), mul(oh, ow))
+    let k = mul(cg, khw)
+    loopNest([dim(xt.shape[0]), constI64(p.groups)]) { idx in
+      let (n, g) = (idx[0], idx[1])
+      let inBase = mul(add(mul(n, c), mul(g, cg)), hw)
+      // p = (ci kh + ky) kw + kx reads input channel g cg + ci at (ky d0, kx d1) from the
+      // window's corner; j = y ow + x puts the corner at (y s0, x s1).
+      let rowOffset = { (q: LLVMValueRef) -> LLVMValueRef in
+        let ci = div(q, khw)
+        let r = sub(q, mul(ci, khw))
+        let ky = div(r, kw)
+        let kx = sub(r, mul(ky, kw))
+        return add(inBase, add(mul(ci, hw), add(mul(mul(ky, self.constI64(p.dilation[0])), wd), mul(kx, self.constI64(p.dilation[1])))))
+      }
+      let columnOffset = { (j: LLVMValueRef) -> LLVMValueRef in
+        let y = div(j, ow)
+        let xo = sub(j, mul(y, ow))
+        return add(mul(mul(y, self.constI64(p.stride[0])), wd), mul(xo, self.constI64(p.stride[1])))
+      }
+      let firstChannel = mul(g, og)
+      self.gemmKernel(
+        w, aBase: mul(firstChannel, k), .separable(x, rowOffset: rowOffset, columnOffset: columnOffset), o,
+        oBase: mul(add(mul(n, oc), firstChannel), ohw), m: og, k: k, n: ohw, t,
+        rowEpilogue: rowEpilogue.map { e in
+          { co in
+            let channel = add(firstChannel, co)
+            self.loop(oh, "ey") { y in e([n, channel, y]) }
+          }
+        })
+    }
+  }
+
+  /// `convKernel`'s direct loops.
+  func convLoops(
+    _ p: Conv2DAttrs, _ x: LLVMValueRef, _ xt: TensorType, _ w: LLVMValueRef, _ wt: TensorType, _ o: LLVMValueRef,
+    _ rt: TensorType, rowEpilogue: (([LLVMValueRef]) -> Void)?
   ) {
     let t = rt.dtype
     let (h, wd) = (dim(xt.shape[2]), dim(xt.shape[3]))

@@ -1,4 +1,5 @@
-// The register-tiled GEMM (NNCCodegen/GemmLowering.swift) against the interpreter, bit for bit
+// The register-tiled GEMM (NNCCodegen/GemmLowering.swift), and convolutions as implicit GEMMs
+// on it, against the interpreter, bit for bit
 // (exactMismatch): shapes across the micro-kernel tile (MR = 8 rows, NR = one vector of
 // columns), the blocks (KC = 256 f32 / 128 f64 terms, MC = 128 rows) and their remainders,
 // primes, sizes 0 and 1, batches with broadcasting, symbolic sizes (the GEMM or the i-p-j loops
@@ -118,6 +119,52 @@ private func check(_ text: String, inputs: (Function) -> [[NDArray]]) throws {
             }
           }
           return array(matrixValues(shape.reduce(1, *), seed: UInt64(m * 31 + k * 7 + n + i), special: true), shape, pt.dtype)
+        }
+      }
+    }
+  }
+
+  /// Convolutions, with special values: without padding (implicit GEMMs where a group has a
+  /// tile of output channels and positions, direct loops otherwise) across stride, dilation,
+  /// groups, depthwise, 1x1, kernels larger than the stride; with padding (direct loops); f32
+  /// and f64; with a fused bias + relu epilogue.
+  @Test func convolutions() throws {
+    // (C, H, W, O, kernel, stride, padding, dilation, groups)
+    let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+      (6, 12, 12, 16, 5, 1, 0, 1, 1),  // LeNet's conv2
+      (1, 28, 28, 6, 5, 1, 0, 1, 1),  // conv1: 6 channels, direct loops
+      (3, 17, 19, 24, 3, 2, 0, 1, 1),  // stride 2
+      (4, 20, 20, 16, 3, 1, 0, 2, 1),  // dilation 2
+      (8, 10, 9, 32, 3, 1, 0, 1, 2),  // 2 groups of 16 channels
+      (16, 9, 9, 16, 3, 1, 0, 1, 16),  // depthwise
+      (32, 7, 7, 40, 1, 1, 0, 1, 1),  // 1x1
+      (5, 13, 13, 9, 4, 3, 0, 1, 1),  // kernel larger than the stride, 9 channels
+      (6, 12, 12, 16, 3, 1, 1, 1, 1),  // padding: direct loops
+      (300, 4, 4, 8, 1, 1, 0, 1, 1),  // 300 input channels: two blocks of terms
+    ]
+    for dtype in [DType.f32, .f64] {
+      var text = "swiftgraph 1\n"
+      for (k, c) in cases.enumerated() {
+        let (ch, h, w, o, kk, st, pad, dil, g) = c
+        let (oh, ow) = ((h + 2 * pad - dil * (kk - 1) - 1) / st + 1, (w + 2 * pad - dil * (kk - 1) - 1) / st + 1)
+        text += """
+          func @c\(k)(%x: \(dtype)[N,\(ch),\(h),\(w)], %w: \(dtype)[\(o),\(ch / g),\(kk),\(kk)], %b: \(dtype)[\(o)]) -> \(dtype)[N,\(o),\(oh),\(ow)] {
+            %z = const 0.0 : \(dtype)[]
+            %0 = conv2d %x, %w stride=[\(st),\(st)] padding=[\(pad),\(pad)] dilation=[\(dil),\(dil)] groups=\(g)
+            %1 = reshape %b shape=[1,\(o),1,1]
+            %2 = add %0, %1
+            %3 = max %2, %z
+            return %3
+          }
+
+          """
+      }
+      try check(text) { f in
+        [1, 3].map { n in
+          f.parameterTypes.enumerated().map { i, pt in
+            let shape = pt.shape.map { $0.value ?? n }
+            return array(matrixValues(shape.reduce(1, *), seed: UInt64(n * 17 + i), special: n == 3), shape, dtype)
+          }
         }
       }
     }

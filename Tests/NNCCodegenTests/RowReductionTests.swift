@@ -34,7 +34,7 @@ private func specialRows(_ width: Int, count: Int, seed: UInt64) -> [[Float]] {
   let negativeNaN = Float(bitPattern: 0xFFC0_0001)
   let pool: [Float] = [
     0, -0.0, 1.5, -2.25, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
-    .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 3e-39, -7,
+    .greatestFiniteMagnitude, -.greatestFiniteMagnitude, Float(bitPattern: 0x0020_0000), -7,
   ]
   var state = seed | 1
   func next(_ n: Int) -> Int {
