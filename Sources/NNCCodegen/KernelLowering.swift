@@ -402,8 +402,6 @@ extension FunctionLowering {
     let t = rt.dtype
     func mul(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildMul(b, a, c, "")! }
     func add(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildAdd(b, a, c, "")! }
-    func sub(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildSub(b, a, c, "")! }
-    func div(_ a: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef { LLVMBuildSDiv(b, a, c, "")! }
     let (c, h, wd) = (dim(xt.shape[1]), dim(xt.shape[2]), dim(xt.shape[3]))
     let (cg, kh, kw) = (dim(wt.shape[1]), dim(wt.shape[2]), dim(wt.shape[3]))
     let (oc, oh, ow) = (dim(rt.shape[1]), dim(rt.shape[2]), dim(rt.shape[3]))
@@ -412,23 +410,12 @@ extension FunctionLowering {
     loopNest([dim(xt.shape[0]), constI64(p.groups)]) { idx in
       let (n, g) = (idx[0], idx[1])
       let inBase = mul(add(mul(n, c), mul(g, cg)), hw)
-      // p = (ci kh + ky) kw + kx reads input channel g cg + ci at (ky d0, kx d1) from the
-      // window's corner; j = y ow + x puts the corner at (y s0, x s1).
-      let rowOffset = { (q: LLVMValueRef) -> LLVMValueRef in
-        let ci = div(q, khw)
-        let r = sub(q, mul(ci, khw))
-        let ky = div(r, kw)
-        let kx = sub(r, mul(ky, kw))
-        return add(inBase, add(mul(ci, hw), add(mul(mul(ky, self.constI64(p.dilation[0])), wd), mul(kx, self.constI64(p.dilation[1])))))
-      }
-      let columnOffset = { (j: LLVMValueRef) -> LLVMValueRef in
-        let y = div(j, ow)
-        let xo = sub(j, mul(y, ow))
-        return add(mul(mul(y, self.constI64(p.stride[0])), wd), mul(xo, self.constI64(p.stride[1])))
-      }
       let firstChannel = mul(g, og)
       self.gemmKernel(
-        w, aBase: mul(firstChannel, k), .separable(x, rowOffset: rowOffset, columnOffset: columnOffset), o,
+        w, aBase: mul(firstChannel, k),
+        .im2col(
+          x, base: inBase,
+          ConvGeometry([h, wd, kh, kw, ow] + [p.stride[0], p.stride[1], p.dilation[0], p.dilation[1]].map(self.constI64))), o,
         oBase: mul(add(mul(n, oc), firstChannel), ohw), m: og, k: k, n: ohw, t,
         rowEpilogue: rowEpilogue.map { e in
           { co in
