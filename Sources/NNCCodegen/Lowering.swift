@@ -307,10 +307,11 @@ final class FunctionLowering {
 
   /// `for i in 0..<n { body(i) }`. A loop that contains other loops is not unrolled (unrolling
   /// outer loops multiplies code size and compile time for little speed); an innermost loop is
-  /// left to LLVM, and `vectorize` lets it reassociate a reduction.
+  /// left to LLVM, and `vectorize` lets it reassociate a reduction; `unroll: false` keeps LLVM
+  /// from unrolling it too (loops that move data, where unrolling buys little and costs code).
   func loop(
     from start: LLVMValueRef? = nil, _ n: LLVMValueRef, _ name: String = "i", vectorize: Bool = false,
-    body: (LLVMValueRef) -> Void
+    unroll: Bool = true, body: (LLVMValueRef) -> Void
   ) {
     let pre = LLVMGetInsertBlock(b)!
     let header = block(name + ".head")
@@ -333,7 +334,7 @@ final class FunctionLowering {
     var blocks: [LLVMBasicBlockRef?] = [pre, latchBlock]
     LLVMAddIncoming(i, &vals, &blocks, 2)
     LLVMPositionBuilderAtEnd(b, exit)
-    markLoop(ctx, latchBranch: latch, vectorize: vectorize, noUnroll: isOuter)
+    markLoop(ctx, latchBranch: latch, vectorize: vectorize, noUnroll: isOuter || !unroll)
   }
 
   /// Nested loops over `bounds` (outermost first); `vectorizeInner` marks the innermost loop.
