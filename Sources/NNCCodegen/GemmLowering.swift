@@ -241,12 +241,28 @@ extension FunctionLowering {
               LLVMSetAlignment(s, UInt32(vw * t.byteSize))
             }
           case .im2col:
-            let columns = (0..<nr).map { columnOffset(add(j0, self.constI64($0))) }
+            // The panel's columns' offsets as one vector; each term's row a gather of them
+            // (`llvm.masked.gather`: vgatherqps on AVX-512 and AVX2, lane by lane elsewhere).
+            let iv = LLVMVectorType(self.i64, UInt32(nr))!
+            var columns = LLVMGetUndef(iv)!
+            for lane in 0..<nr {
+              columns = LLVMBuildInsertElement(self.b, columns, columnOffset(add(j0, self.constI64(lane))), self.constI64(lane), "")!
+            }
+            let pv = LLVMVectorType(LLVMPointerType(et, 0), UInt32(nr))!
+            let i1v = LLVMVectorType(self.i1, UInt32(nr))!
+            let gather = self.declare("llvm.masked.gather.v\(nr)\(t).v\(nr)p0\(t)", vt, [pv, self.i32, i1v, vt])
+            var ones = [LLVMValueRef?](repeating: LLVMConstInt(self.i1, 1, 0), count: nr)
+            let mask = LLVMConstVector(&ones, UInt32(nr))!
             self.loop(count, "pack") { p in
               let row = rowOffset(add(p0, p))
-              for (lane, column) in columns.enumerated() {
-                self.store(self.load(bPointer, add(row, column), t), tile, add(mul(p, self.constI64(nr)), self.constI64(lane)), t)
-              }
+              let rowVector = LLVMBuildShuffleVector(
+                self.b, LLVMBuildInsertElement(self.b, LLVMGetUndef(iv), row, self.constI64(0), "")!, LLVMGetUndef(iv),
+                LLVMConstNull(LLVMVectorType(self.i32, UInt32(nr))), "")!
+              var offsets: [LLVMValueRef?] = [LLVMBuildAdd(self.b, rowVector, columns, "")]
+              let pointers = LLVMBuildInBoundsGEP2(self.b, et, bPointer, &offsets, 1, "")!
+              let v = self.call(gather, [pointers, self.constI32(Int32(t.byteSize)), mask, LLVMGetUndef(vt)])
+              let s = LLVMBuildStore(self.b, v, vectorPointer(tile, mul(p, self.constI64(nr))))!
+              LLVMSetAlignment(s, UInt32(vw * t.byteSize))
             }
           }
           self.loop(tiles, "ir") { ir in
