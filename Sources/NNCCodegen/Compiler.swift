@@ -95,17 +95,22 @@ public func compile(_ graph: Graph, options: CompileOptions = CompileOptions()) 
   return try finishCompile(module, tm, sink, header: cHeader(graph), options: options)
 }
 
+/// The features an LLVM features string turns on (`+avx512f,-sse4a` gives `avx512f`).
+func enabledFeatures(_ features: String) -> Set<Substring> {
+  Set(features.split(separator: ",").filter { $0.hasPrefix("+") }.map { $0.dropFirst() })
+}
+
 /// The f32 vector widths with a native `vscalefps` under an LLVM features string
 /// (`FunctionLowering.scalefLanes`).
 func scalefLanes(features: String) -> Set<Int> {
-  let on = Set(features.split(separator: ",").filter { $0.hasPrefix("+") }.map { $0.dropFirst() })
+  let on = enabledFeatures(features)
   guard on.contains("avx512f") else { return [] }
   return on.contains("avx512vl") ? [8, 16] : [16]
 }
 
 /// The widest vector registers under an LLVM features string, in bits.
 func vectorBits(features: String) -> Int {
-  let on = Set(features.split(separator: ",").filter { $0.hasPrefix("+") }.map { $0.dropFirst() })
+  let on = enabledFeatures(features)
   return on.contains("avx512f") ? 512 : on.contains("avx") ? 256 : 128
 }
 

@@ -161,17 +161,7 @@ final class FusedEmitter {
       guard !streamedTiles.isEmpty else { return finalPass(self.L.constI64(0), len, tiles: [:]) }
       self.L.ifStreaming(
         bytes: footprint,
-        large: {
-          // The row in tiles: chunks of `Streaming.tileElements`.
-          let chunk = self.L.constI64(Streaming.tileElements)
-          let chunks = LLVMBuildSDiv(self.L.b, LLVMBuildAdd(self.L.b, len, self.L.constI64(Streaming.tileElements - 1), "")!, chunk, "")!
-          self.L.loop(chunks, "chunk") { c in
-            let start = LLVMBuildMul(self.L.b, c, chunk, "")!
-            let rest = LLVMBuildSub(self.L.b, len, start, "")!
-            let count = LLVMBuildSelect(self.L.b, LLVMBuildICmp(self.L.b, LLVMIntSLT, rest, chunk, "")!, rest, chunk, "")!
-            finalPass(start, count, tiles: streamedTiles)
-          }
-        },
+        large: { self.L.forEachTile(len) { start, count in finalPass(start, count, tiles: streamedTiles) } },
         small: { finalPass(self.L.constI64(0), len, tiles: [:]) })
     }
     if !streamedTiles.isEmpty { L.streamingFence() }

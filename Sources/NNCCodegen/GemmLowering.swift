@@ -119,11 +119,26 @@ extension FunctionLowering {
   /// const T *b, T *c, int64_t m, int64_t k, int64_t n)`) or on a convolution's im2col view
   /// (the same, then the nine sizes of `ConvGeometry`), made on first use.
   func gemmDriver(_ t: DType, im2col: Bool) -> LLVMValueRef {
-    let name = "nnc.gemm.\(t)" + (im2col ? ".im2col" : "")
-    if let existing = LLVMGetNamedFunction(module, name) { return existing }
     let p = ptrType(t)
-    var params: [LLVMTypeRef?] = [p, p, p, i64, i64, i64] + (im2col ? Array(repeating: i64, count: 9) : [])
-    let fn = LLVMAddFunction(module, name, LLVMFunctionType(void, &params, UInt32(params.count), 0))!
+    let sizes = 3 + (im2col ? 9 : 0)
+    return sharedGemmFunction("nnc.gemm.\(t)" + (im2col ? ".im2col" : ""), [p, p, p] + Array(repeating: i64, count: sizes)) { arg in
+      let operand: GemmOperand =
+        im2col ? .im2col(arg(1), base: self.constI64(0), ConvGeometry((6..<15).map(arg))) : .matrix(arg(1), base: self.constI64(0))
+      self.gemmLoops(arg(0), operand, arg(2), m: arg(3), k: arg(4), n: arg(5), t)
+    }
+  }
+
+  /// The module's internal function `name` taking `params` and returning nothing, made on
+  /// first use with `body` (given a parameter by position) at the builder's position in its
+  /// entry block: `noinline`, its first three parameters pointers that are not captured, the
+  /// third (the result) `noalias`. Builds it without disturbing the caller's insertion point
+  /// or debug scope.
+  private func sharedGemmFunction(
+    _ name: String, _ params: [LLVMTypeRef], body: (_ arg: (Int) -> LLVMValueRef) -> Void
+  ) -> LLVMValueRef {
+    if let existing = LLVMGetNamedFunction(module, name) { return existing }
+    var ps: [LLVMTypeRef?] = params
+    let fn = LLVMAddFunction(module, name, LLVMFunctionType(void, &ps, UInt32(ps.count), 0))!
     LLVMSetLinkage(fn, LLVMInternalLinkage)
     addFunctionAttributes(fn)
     LLVMAddAttributeAtIndex(fn, functionAttrIndex, enumAttr(ctx, "noinline"))
@@ -132,10 +147,7 @@ extension FunctionLowering {
     let saved = LLVMGetInsertBlock(b)!
     let savedDebug = beginDebugFunction(fn, name: name, at: nil)
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
-    let arg = { (k: Int) in LLVMGetParam(fn, UInt32(k))! }
-    let operand: GemmOperand =
-      im2col ? .im2col(arg(1), base: constI64(0), ConvGeometry((6..<15).map(arg))) : .matrix(arg(1), base: constI64(0))
-    gemmLoops(arg(0), operand, arg(2), m: arg(3), k: arg(4), n: arg(5), t)
+    body { LLVMGetParam(fn, UInt32($0))! }
     LLVMBuildRetVoid(b)
     endDebugFunction(savedDebug)
     LLVMPositionBuilderAtEnd(b, saved)
@@ -147,7 +159,6 @@ extension FunctionLowering {
     _ a: LLVMValueRef, _ operand: GemmOperand, _ o: LLVMValueRef, m: LLVMValueRef, k kk: LLVMValueRef,
     n: LLVMValueRef, _ t: DType
   ) {
-    let (aBase, oBase) = (constI64(0), constI64(0))
     let vw = gemmLanes(t)
     let mr = GemmBlocking.mr
     let nr = vw  // one vector of columns per row of the tile
@@ -207,7 +218,7 @@ extension FunctionLowering {
     }
 
     // C = 0: every output's sum starts from +0.
-    loop(mul(m, n), "z") { z in self.store(zero, o, add(oBase, z), t) }
+    loop(mul(m, n), "z") { z in self.store(zero, o, z, t) }
     let panels = LLVMBuildSDiv(b, n, constI64(nr), "")!
     let mainColumns = mul(panels, constI64(nr))
     let shared = gemmMicroKernel(t)
@@ -224,7 +235,7 @@ extension FunctionLowering {
         self.loop(tiles, "qa") { q in
           self.loop(count, "pa", unroll: false) { p in
             for r in 0..<mr {
-              let v = self.load(a, add(aBase, add(mul(add(add(i0, mul(q, self.constI64(mr))), self.constI64(r)), kk), add(p0, p))), t)
+              let v = self.load(a, add(mul(add(add(i0, mul(q, self.constI64(mr))), self.constI64(r)), kk), add(p0, p)), t)
               self.store(v, aTile, add(mul(add(mul(q, self.constI64(kc)), p), self.constI64(mr)), self.constI64(r)), t)
             }
           }
@@ -269,23 +280,23 @@ extension FunctionLowering {
             let i = add(i0, mul(ir, self.constI64(mr)))
             _ = self.call(shared, [
               self.elementPointer(aTile, et, mul(mul(ir, self.constI64(kc)), self.constI64(mr))), tile,
-              self.elementPointer(o, et, add(oBase, add(mul(i, n), j0))), n, count,
+              self.elementPointer(o, et, add(mul(i, n), j0)), n, count,
             ])
           }
           self.loop(from: tileEnd, i1, "ri") { i in
-            let aRow = add(aBase, add(mul(i, kk), p0))
+            let aRow = add(mul(i, kk), p0)
             self.gemmMicroKernelBody(
-              t, rows: 1, c: o, cBase: add(oBase, add(mul(i, n), j0)), ldc: n, panel: tile, count: count
+              t, rows: 1, c: o, cBase: add(mul(i, n), j0), ldc: n, panel: tile, count: count
             ) { _, p in self.load(a, add(aRow, p), t) }
           }
         }
         // Columns past the last whole panel, in the i-p-j order of the reference.
         self.loop(from: i0, i1, "ci") { i in
           self.loop(count, "cp") { p in
-            let av = self.load(a, add(aBase, add(mul(i, kk), add(p0, p))), t)
+            let av = self.load(a, add(mul(i, kk), add(p0, p)), t)
             let row = rowOffset(add(p0, p))
             self.loop(from: mainColumns, n, "cj", unroll: false) { j in
-              let off = add(oBase, add(mul(i, n), j))
+              let off = add(mul(i, n), j)
               self.store(term(self.load(o, off, t), av, self.load(bPointer, add(row, columnOffset(j)), t)), o, off, t)
             }
           }
@@ -302,27 +313,14 @@ extension FunctionLowering {
   func gemmMicroKernel(_ t: DType) -> LLVMValueRef {
     let vw = gemmLanes(t)
     let mr = GemmBlocking.mr
-    let name = "nnc.gemm.\(t).x\(vw).mr\(mr)"
-    if let existing = LLVMGetNamedFunction(module, name) { return existing }
     let p = ptrType(t)
-    var params: [LLVMTypeRef?] = [p, p, p, i64, i64]
-    let fn = LLVMAddFunction(module, name, LLVMFunctionType(void, &params, 5, 0))!
-    LLVMSetLinkage(fn, LLVMInternalLinkage)
-    addFunctionAttributes(fn)
-    LLVMAddAttributeAtIndex(fn, functionAttrIndex, enumAttr(ctx, "noinline"))
-    for k in 0..<3 { LLVMAddAttributeAtIndex(fn, UInt32(k + 1), enumAttr(ctx, "nocapture")) }
-    LLVMAddAttributeAtIndex(fn, 3, enumAttr(ctx, "noalias"))
-    let saved = LLVMGetInsertBlock(b)!
-    let savedDebug = beginDebugFunction(fn, name: name, at: nil)
-    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"))
-    let (aTile, panel, c, ldc, count) = (LLVMGetParam(fn, 0)!, LLVMGetParam(fn, 1)!, LLVMGetParam(fn, 2)!, LLVMGetParam(fn, 3)!, LLVMGetParam(fn, 4)!)
-    gemmMicroKernelBody(t, rows: mr, c: c, cBase: constI64(0), ldc: ldc, panel: panel, count: count) { r, q in
-      self.load(aTile, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, q, self.constI64(mr), "")!, self.constI64(r), "")!, t)
+    return sharedGemmFunction("nnc.gemm.\(t).x\(vw).mr\(mr)", [p, p, p, i64, i64]) { arg in
+      let aTile = arg(0)
+      self.gemmMicroKernelBody(t, rows: mr, c: arg(2), cBase: self.constI64(0), ldc: arg(3), panel: arg(1), count: arg(4)) {
+        r, q in
+        self.load(aTile, LLVMBuildAdd(self.b, LLVMBuildMul(self.b, q, self.constI64(mr), "")!, self.constI64(r), "")!, t)
+      }
     }
-    LLVMBuildRetVoid(b)
-    endDebugFunction(savedDebug)
-    LLVMPositionBuilderAtEnd(b, saved)
-    return fn
   }
 
   /// Rows 0 ..< `rows` of a micro-kernel tile: C's block (`rows` rows of VW elements from

@@ -36,9 +36,10 @@ extension Streaming {
   static func footprint(_ types: [TensorType]) -> Int? {
     var total = 0
     for t in types {
-      guard t.shape.allSatisfy({ $0.value != nil }) else { return nil }
-      let n = t.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1.value!).partialValue }
-      total = total.addingReportingOverflow(n.multipliedReportingOverflow(by: t.dtype.byteSize).partialValue).partialValue
+      // A verified type holds at most 2^48 elements; the sum saturates.
+      guard let shape = t.staticShape, let n = ShapeMath.elementCount(shape) else { return nil }
+      let (sum, overflow) = total.addingReportingOverflow(n * t.dtype.byteSize)
+      total = overflow ? .max : sum
     }
     return total
   }
@@ -118,12 +119,7 @@ extension FunctionLowering {
     ifStreaming(bytes: footprint(), large: {
       var tiles: [Int: LLVMValueRef] = [:]
       for k in streamed { tiles[k] = self.streamingTile(out[k].1) }
-      let chunk = self.constI64(Streaming.tileElements)
-      let blocks = LLVMBuildSDiv(self.b, LLVMBuildAdd(self.b, n, self.constI64(Streaming.tileElements - 1), "")!, chunk, "")!
-      self.loop(blocks, "block") { q in
-        let start = LLVMBuildMul(self.b, q, chunk, "")!
-        let rest = LLVMBuildSub(self.b, n, start, "")!
-        let count = LLVMBuildSelect(self.b, LLVMBuildICmp(self.b, LLVMIntSLT, rest, chunk, "")!, rest, chunk, "")!
+      self.forEachTile(n) { start, count in
         self.loop(count) { j in
           let i = LLVMBuildAdd(self.b, start, j, "")!
           for (k, (v, (p, t))) in zip(values(i), out).enumerated() {
@@ -137,6 +133,18 @@ extension FunctionLowering {
       }
       self.streamingFence()
     }, small: plain)
+  }
+
+  /// `body(start, count)` for consecutive tiles of `Streaming.tileElements` elements (the last
+  /// one shorter) covering 0 ..< `n`.
+  func forEachTile(_ n: LLVMValueRef, body: (_ start: LLVMValueRef, _ count: LLVMValueRef) -> Void) {
+    let tile = constI64(Streaming.tileElements)
+    let tiles = LLVMBuildSDiv(b, LLVMBuildAdd(b, n, constI64(Streaming.tileElements - 1), "")!, tile, "")!
+    loop(tiles, "tile") { q in
+      let start = LLVMBuildMul(self.b, q, tile, "")!
+      let rest = LLVMBuildSub(self.b, n, start, "")!
+      body(start, LLVMBuildSelect(self.b, LLVMBuildICmp(self.b, LLVMIntSLT, rest, tile, "")!, rest, tile, "")!)
+    }
   }
 
   /// Orders the kernel's streaming stores before what follows (a sequentially consistent

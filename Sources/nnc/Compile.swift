@@ -33,7 +33,7 @@ struct TargetFlags: ParsableArguments {
   @Option(
     name: .customLong("streaming-threshold"),
     help: ArgumentHelp(
-      "A kernel whose operands and results take at least this many bytes writes the function's results with streaming (non-temporal) stores, which skip the cache; 'never' for none. Default: 67108864 (64 MiB, twice the L3 it was tuned on).",
+      "A memory-bound kernel (no transcendental, sqrt, division or pow) whose operands and results take at least this many bytes writes the function's results with streaming (non-temporal) stores, which skip the cache; 'never' for none. Default: 67108864 (64 MiB, twice the L3 it was tuned on).",
       valueName: "bytes"))
   var streamingThreshold: String?
 
