@@ -1,5 +1,5 @@
 // Section 9: matmul 1024^3 f32 against NumPy (OpenBLAS) and the machine's peak, at one thread.
-// The peak is measured here, by a small C loop compiled with `cc -O2 -march=native`: 16
+// The peak is measured here, by a small C loop compiled with `cc -O2 -march=native` (`$CC`): 16
 // independent vector FMA chains, and 12 independent multiplies plus 12 independent adds (the
 // operations nnc's matmul is made of: the IR's matmul rounds each product and each sum, so it is
 // no fused multiply-add; GemmLowering.swift).
@@ -58,32 +58,19 @@ func measurePeak(scratch: Scratch) -> Result<(fma: Double, mulAdd: Double, bits:
   do { try peakSource.write(toFile: stem + ".c", atomically: false, encoding: .utf8) } catch {
     return .failure(BenchFailure("cannot write the peak loop: \(error)"))
   }
-  guard runProcess("/usr/bin/env", ["cc", "-O2", "-march=native", stem + ".c", "-o", stem]).status == 0 else {
-    return .failure(BenchFailure("cc could not build the peak loop"))
+  do {
+    _ = try runTool(systemCC, ["-O2", "-march=native", stem + ".c", "-o", stem])
+    let f = try runTool(stem, []).split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    guard f.count == 3 else { return .failure(BenchFailure("the peak loop printed something else")) }
+    return .success((f[0], f[1], Int(f[2])))
+  } catch {
+    return .failure(BenchFailure("the peak loop: \(error)"))
   }
-  let r = runProcess(stem, [])
-  let f = r.output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-  guard r.status == 0, f.count == 3 else { return .failure(BenchFailure("the peak loop failed: \(r.output)")) }
-  return .success((f[0], f[1], Int(f[2])))
 }
 
 struct BenchFailure: Error, CustomStringConvertible {
   var description: String
   init(_ d: String) { description = d }
-}
-
-/// Runs `path arguments`, returning its exit status and standard output.
-func runProcess(_ path: String, _ arguments: [String]) -> (status: Int32, output: String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: path)
-  p.arguments = arguments
-  let out = Pipe()
-  p.standardOutput = out
-  p.standardError = FileHandle.nullDevice
-  do { try p.run() } catch { return (-1, "\(error)") }
-  let data = out.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// Section 9. Returns the lines for the summary.
